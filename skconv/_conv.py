@@ -1,0 +1,368 @@
+"""ConvFeatureExtractor: a filter bank convolved with images, the first layer of a CNN."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from joblib import effective_n_jobs
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from . import filters as banks
+from ._ops import (
+    ACTIVATIONS,
+    CONV_METHODS,
+    conv_output_shape,
+    convolve,
+    expand_channelwise_bank,
+    n_output_maps,
+    resolve_padding,
+)
+from ._patches import extract_patches
+from ._shapes import as_pair, resolve_image_shape, validate_images
+
+FIXED_PRESETS = ("seed", "edges", "gabor", "random")
+LEARNED_PRESETS = ("kmeans", "pca")
+PRESETS = FIXED_PRESETS + LEARNED_PRESETS
+
+# Presets whose size the user may choose, and the sizes used when they do not.
+_DEFAULT_SIZES = {
+    "gabor": (8, 7),
+    "random": (8, 3),
+    "kmeans": (16, 5),
+    "pca": (8, 5),
+}
+
+
+class ConvFeatureExtractor(TransformerMixin, BaseEstimator):
+    """Convolve images with a filter bank and return CNN-style feature maps.
+
+    Each filter is cross-correlated with each image (no kernel flip, as in
+    :func:`scipy.signal.correlate2d` and CNN libraries), optionally averaged over the kernel's
+    elements, then passed through an activation. The result keeps its geometry, so a
+    :class:`PoolTransformer` can follow in a :class:`~sklearn.pipeline.Pipeline` with no shape
+    arithmetic.
+
+    Parameters
+    ----------
+    filters : str or array-like, default="seed"
+        The filter bank. A preset name:
+
+        - ``"seed"``: the three 3x3 filters of the "CNN from scratch" tutorial (box, vertical
+          line, diagonal line);
+        - ``"edges"``, ``"gabor"``, ``"random"``: see :mod:`skconv.filters`;
+        - ``"kmeans"``, ``"pca"``: learned in :meth:`fit` from patches of the training images.
+
+        Or an array ``(n_filters, kernel_rows, kernel_cols)``, applied to each channel, or
+        ``(n_filters, kernel_rows, kernel_cols, n_channels)``, summed over the channels.
+        Kernels may be non-square and of even size.
+    image_shape : tuple of int, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of the images in the rows of a
+        2-D ``X``. Not needed for image stacks ``(n, H, W)`` / ``(n, H, W, C)``. Without it, a
+        2-D ``X`` is read as ``1 x n_features`` single-channel images.
+    stride : int or pair of int, default=1
+        Step between output positions along rows and columns, counted from the first (padded)
+        row and column.
+    padding : {"same", "valid"}, int or pair of int, default="same"
+        ``"same"`` pads with zeros so that stride 1 keeps the image size (odd kernels centred,
+        the extra row and column of an even kernel at the bottom and right); ``"valid"`` does
+        not pad; an int or pair pads that many zeros on both sides.
+    activation : {"relu", "abs", "crelu", "triangle"} or None, default="relu"
+        ``"relu"`` keeps positive responses; ``"abs"`` their magnitude; ``"crelu"`` keeps
+        ``relu(r)`` and ``relu(-r)`` as separate maps (doubling them); ``"triangle"`` is
+        ``relu(r_k - mean_j r_j)`` across the maps at each position (Coates & Ng's k-means
+        activation); ``None`` returns the raw responses.
+    normalize : bool, default=False
+        Divide every response by the kernel's element count (the tutorial's averaging).
+    n_filters : int, default=None
+        Number of filters of the ``"gabor"``, ``"random"``, ``"kmeans"`` and ``"pca"`` presets.
+    kernel_size : int or pair of int, default=None
+        Kernel size of the ``"edges"``, ``"gabor"``, ``"random"``, ``"kmeans"`` and ``"pca"``
+        presets.
+    n_patches : int, default=10000
+        At most this many patches are sampled from the training images to learn a bank.
+    method : {"auto", "gemm", "fft"}, default="auto"
+        The convolution algorithm; ``"auto"`` picks by kernel size. All give the same maps up to
+        float rounding.
+    n_jobs : int, default=None
+        Threads that share the images in :meth:`transform`. ``None`` means 1, ``-1`` all cores.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the ``"random"`` preset and the patch sampling and clustering of learned banks.
+
+    Attributes
+    ----------
+    filters_ : ndarray of shape (n_filters, kernel_rows, kernel_cols[, n_channels])
+        The bank actually used (float64); 3-D when applied channel by channel or when the
+        images have one channel.
+    bias_ : ndarray of shape (n_filters,)
+        Added to each response before the activation; zero except for learned banks.
+    contrast_eps_ : float or None
+        For ``"kmeans"``: responses are divided by ``sqrt(window variance + contrast_eps_)``,
+        the normalisation its patches had in :meth:`fit`. ``None`` otherwise.
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the images seen in :meth:`fit`.
+    output_shape_ : tuple of int
+        ``(out_rows, out_cols, n_maps)`` of the maps :meth:`transform` returns.
+    n_features_in_ : int
+        ``height * width * channels``, whatever layout X had.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string column names.
+
+    See Also
+    --------
+    PoolTransformer : Pools the feature maps into flat features.
+    skconv.filters : Functions that build and learn filter banks.
+    sklearn.feature_extraction.image.PatchExtractor : Extracts raw patches from images.
+
+    Notes
+    -----
+    Output size per axis: ``(size + pad_before + pad_after - kernel) // stride + 1``. Maps are
+    ordered filter by filter; a 3-D bank on ``C`` channels gives ``F * C`` maps, channel-major
+    (map ``c * F + f`` is filter ``f`` on channel ``c``), and ``"crelu"`` appends the negative
+    halves after all positive ones. float32 input gives float32 maps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconv import ConvFeatureExtractor
+    >>> images = np.random.RandomState(0).rand(10, 7, 5)
+    >>> conv = ConvFeatureExtractor(filters="seed", padding="valid", normalize=True)
+    >>> conv.fit_transform(images).shape
+    (10, 5, 3, 3)
+    >>> X = images.reshape(10, -1)
+    >>> maps = ConvFeatureExtractor(image_shape=(7, 5)).fit_transform(X)
+    >>> maps.shape
+    (10, 7, 5, 3)
+    """
+
+    _parameter_constraints: dict = {
+        "filters": [StrOptions(set(PRESETS)), "array-like"],
+        "image_shape": ["array-like", None],
+        "stride": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "padding": [
+            StrOptions({"same", "valid"}),
+            Interval(Integral, 0, None, closed="left"),
+            "array-like",
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS)), None],
+        "normalize": ["boolean"],
+        "n_filters": [Interval(Integral, 1, None, closed="left"), None],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like", None],
+        "n_patches": [Interval(Integral, 1, None, closed="left")],
+        "method": [StrOptions(set(CONV_METHODS))],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        filters="seed",
+        *,
+        image_shape=None,
+        stride=1,
+        padding="same",
+        activation="relu",
+        normalize=False,
+        n_filters=None,
+        kernel_size=None,
+        n_patches=10000,
+        method="auto",
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.filters = filters
+        self.image_shape = image_shape
+        self.stride = stride
+        self.padding = padding
+        self.activation = activation
+        self.normalize = normalize
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.n_patches = n_patches
+        self.method = method
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the images and settings, and build (or learn) the filter bank.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n, H, W[, C])
+            Training images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted extractor.
+        """
+        resolve_image_shape(self.image_shape)
+        stride = as_pair(self.stride, "stride")
+        padding = self._padding_setting()
+        images, image_shape, _ = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        bank, bias, contrast_eps = self._build_bank(images, image_shape, padding)
+        pads = resolve_padding(padding, bank.shape[1:3])
+        out_rows, out_cols = conv_output_shape(image_shape[:2], bank.shape[1:3], stride, pads)
+        n_maps = bank.shape[0] * (image_shape[2] if bank.ndim == 3 else 1)
+
+        self.filters_ = bank
+        self.bias_ = bias
+        self.contrast_eps_ = contrast_eps
+        self.image_shape_ = image_shape
+        self.output_shape_ = (out_rows, out_cols, n_output_maps(n_maps, self.activation))
+        return self
+
+    def transform(self, X):
+        """Convolve the images with the fitted bank.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n, H, W[, C])
+            Images of the shape seen in :meth:`fit`.
+
+        Returns
+        -------
+        maps : ndarray of shape (n_samples, out_rows, out_cols, n_maps)
+            Feature maps, float32 for float32 input and float64 otherwise.
+        """
+        check_is_fitted(self)
+        images, _, _ = validate_images(self, X, reset=False)
+        bank = self.filters_
+        n_channels = self.image_shape_[2]
+        if bank.ndim == 3:
+            bank = expand_channelwise_bank(bank, n_channels)
+            bias = np.tile(self.bias_, n_channels)
+        else:
+            bias = self.bias_
+        if self.normalize:
+            bank = bank / self.filters_[0].size
+        return convolve(
+            images,
+            bank,
+            stride=as_pair(self.stride, "stride"),
+            padding=resolve_padding(self._padding_setting(), bank.shape[1:3]),
+            activation=self.activation,
+            bias=bias if np.any(bias) else None,
+            contrast_eps=self.contrast_eps_,
+            method=self.method,
+            n_jobs=effective_n_jobs(self.n_jobs),
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _padding_setting(self):
+        if isinstance(self.padding, str):
+            return self.padding
+        return as_pair(self.padding, "padding", minimum=0)
+
+    def _build_bank(self, images, image_shape, padding):
+        """The bank, its bias and its contrast setting, from a preset or the user's array."""
+        n_channels = image_shape[2]
+        if not isinstance(self.filters, str):
+            if self.n_filters is not None or self.kernel_size is not None:
+                raise ValueError(
+                    "n_filters and kernel_size apply to presets only; an explicit filters "
+                    "array already fixes them, so leave them as None."
+                )
+            bank = _check_bank(self.filters, n_channels)
+            return bank, np.zeros(bank.shape[0]), None
+
+        name = self.filters
+        if name == "seed":
+            if self.n_filters is not None or self.kernel_size is not None:
+                raise ValueError(
+                    "filters='seed' is the tutorial's three 3x3 filters and has no size to "
+                    "choose; leave n_filters and kernel_size as None, or use another preset "
+                    "such as 'gabor' or 'random'."
+                )
+            bank = banks.seed_bank()
+            return bank, np.zeros(len(bank)), None
+        if name == "edges":
+            if self.n_filters is not None:
+                raise ValueError(
+                    "filters='edges' has a fixed set of orientations; leave n_filters as None "
+                    "(kernel_size chooses the derivative filters' size)."
+                )
+            bank = banks.edge_bank(**self._size_kwargs(default_kernel=3))
+            return bank, np.zeros(len(bank)), None
+
+        n_filters, kernel = _DEFAULT_SIZES[name]
+        n_filters = self.n_filters if self.n_filters is not None else n_filters
+        kernel_size = as_pair(
+            self.kernel_size if self.kernel_size is not None else kernel, "kernel_size"
+        )
+        random_state = check_random_state(self.random_state)
+        if name == "gabor":
+            bank = banks.gabor_bank(n_filters, kernel_size)
+            return bank, np.zeros(len(bank)), None
+        if name == "random":
+            bank = banks.random_bank(
+                n_filters,
+                kernel_size,
+                n_channels=n_channels if n_channels > 1 else None,
+                random_state=random_state,
+            )
+            return bank, np.zeros(len(bank)), None
+
+        # Patches are sampled from the images padded as transform pads them, so the bank
+        # learns from exactly the windows it will be applied to.
+        pads = resolve_padding(padding, kernel_size)
+        conv_output_shape(image_shape[:2], kernel_size, (1, 1), pads)
+        padded = np.pad(images, ((0, 0), *pads, (0, 0)))
+        patches = extract_patches(
+            padded, kernel_size, max_patches=self.n_patches, rng=random_state
+        )
+        if name == "kmeans":
+            contrast_eps = banks.default_contrast_eps(patches)
+            bank, bias = banks.kmeans_bank(
+                patches, n_filters, contrast_eps=contrast_eps, random_state=random_state
+            )
+        else:
+            bank, bias = banks.pca_bank(patches, n_filters), None
+            contrast_eps = None
+        bank = np.asarray(bank, dtype=np.float64)
+        if n_channels == 1 and bank.ndim == 4:
+            bank = bank[..., 0]
+        bias = np.zeros(len(bank)) if bias is None else np.asarray(bias, dtype=np.float64)
+        return bank, bias, contrast_eps
+
+    def _size_kwargs(self, default_kernel):
+        size = self.kernel_size if self.kernel_size is not None else default_kernel
+        return {"kernel_size": size}
+
+
+def _check_bank(filters, n_channels) -> np.ndarray:
+    """The user's bank as a float64 copy, or a ValueError saying what to fix."""
+    try:
+        bank = np.array(filters, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            "filters must be a preset name or a numeric array (n_filters, kernel_rows, "
+            f"kernel_cols[, n_channels]); got {type(filters).__name__}."
+        ) from exc
+    if bank.ndim not in (3, 4) or 0 in bank.shape:
+        raise ValueError(
+            "filters must be a non-empty array (n_filters, kernel_rows, kernel_cols) or "
+            f"(n_filters, kernel_rows, kernel_cols, n_channels); got shape {bank.shape}. "
+            "For a single 2-D kernel k, pass k[None]."
+        )
+    if not np.all(np.isfinite(bank)):
+        raise ValueError("filters holds NaN or infinite values; pass finite kernels.")
+    if bank.ndim == 4:
+        if bank.shape[3] != n_channels:
+            raise ValueError(
+                f"filters has {bank.shape[3]} channels but the images have {n_channels}; "
+                "give the bank the images' channel count, or a 3-D bank to apply per channel."
+            )
+        if n_channels == 1:
+            bank = bank[..., 0]
+    return bank

@@ -1,0 +1,62 @@
+"""scikit-learn's common estimator checks: the one place they run.
+
+``EXPECTED_FAILURES`` maps an estimator's name to ``{check name: reason}``; skconv's goal is
+that it stays empty, and a check listed there without failing makes the run fail (strict).
+"""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_param_validation,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    parametrize_with_checks,
+)
+
+from skconv import ConvFeatureExtractor, PoolTransformer
+
+ESTIMATORS = [
+    ConvFeatureExtractor(),
+    ConvFeatureExtractor(filters="kmeans", n_filters=4, kernel_size=3, random_state=0),
+    ConvFeatureExtractor(filters="pca", n_filters=4, kernel_size=3),
+    ConvFeatureExtractor(filters="random", activation="crelu", random_state=0),
+    PoolTransformer(),
+    PoolTransformer(mode="avg", stride=1),
+    PoolTransformer(pool_size=None),
+    PoolTransformer(grid=2),
+]
+
+EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
+
+
+def expected_failed_checks(estimator):
+    return EXPECTED_FAILURES.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+def test_param_validation(estimator):
+    check_param_validation(type(estimator).__name__, estimator)
+
+
+FLAT_OUTPUT_CHECKS = [
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_dataframe_column_names_consistency,
+]
+
+
+@pytest.mark.parametrize(
+    "estimator", [e for e in ESTIMATORS if isinstance(e, PoolTransformer)], ids=repr
+)
+@pytest.mark.parametrize("check", FLAT_OUTPUT_CHECKS, ids=lambda c: c.__name__)
+def test_flat_output_checks(estimator, check):
+    check(type(estimator).__name__, estimator)

@@ -1,0 +1,293 @@
+"""ConvFeatureExtractor: layouts, references, parameters and bad input."""
+
+import numpy as np
+import pytest
+from scipy.signal import correlate2d
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skconv import ConvFeatureExtractor
+from skconv.filters import seed_bank
+
+
+@pytest.fixture
+def images():
+    return np.random.RandomState(0).rand(6, 9, 8)
+
+
+def test_seed_preset_is_the_tutorial_bank(images):
+    conv = ConvFeatureExtractor(filters="seed").fit(images)
+    np.testing.assert_array_equal(conv.filters_, seed_bank())
+    assert conv.filters_.shape == (3, 3, 3)
+    np.testing.assert_array_equal(conv.filters_[1], [[-1, 1, -1]] * 3)
+    np.testing.assert_array_equal(conv.filters_[2], [[-1, -1, 1], [-1, 1, -1], [1, -1, -1]])
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_normalized_relu_maps_match_the_tutorial_formula(images, padding):
+    conv = ConvFeatureExtractor(filters="seed", padding=padding, normalize=True)
+    maps = conv.fit_transform(images)
+    for k, kernel in enumerate(seed_bank()):
+        expected = np.maximum(correlate2d(images[2], kernel, mode=padding) / 9, 0)
+        np.testing.assert_allclose(maps[2, :, :, k], expected)
+
+
+def test_layouts_agree_and_n_features_in_is_the_pixel_count(images):
+    stack = images
+    flat = images.reshape(6, -1)
+    with_channel = images[..., None]
+    results = [
+        ConvFeatureExtractor(image_shape=(9, 8)).fit(flat),
+        ConvFeatureExtractor().fit(stack),
+        ConvFeatureExtractor().fit(with_channel),
+        ConvFeatureExtractor(image_shape=(9, 8, 1)).fit(flat),
+    ]
+    maps = [conv.transform(x) for conv, x in zip(results, [flat, stack, with_channel, flat])]
+    for conv, m in zip(results, maps):
+        assert conv.n_features_in_ == 72
+        assert conv.image_shape_ == (9, 8, 1)
+        np.testing.assert_array_equal(m, maps[0])
+    # A model fitted on one layout transforms the others.
+    np.testing.assert_array_equal(results[0].transform(stack), maps[0])
+
+
+def test_two_dimensional_x_without_image_shape_is_one_row_images():
+    X = np.random.RandomState(1).randn(5, 7)
+    conv = ConvFeatureExtractor(activation=None).fit(X)
+    maps = conv.transform(X)
+    assert conv.image_shape_ == (1, 7, 1)
+    assert maps.shape == (5, 1, 7, 3)
+    expected = correlate2d(X[3][None], seed_bank()[2], mode="same")
+    np.testing.assert_allclose(maps[3, :, :, 2], expected)
+
+
+@pytest.mark.parametrize(
+    "kernel_shape, stride, padding",
+    [
+        ((3, 3), 1, "same"),
+        ((4, 4), 2, "same"),
+        ((2, 3), (1, 2), "valid"),
+        ((1, 1), 3, "valid"),
+        ((5, 3), 1, 2),
+        ((3, 2), (2, 1), (1, 0)),
+    ],
+)
+def test_explicit_banks_match_correlate2d(images, kernel_shape, stride, padding):
+    rng = np.random.RandomState(2)
+    bank = rng.randn(4, *kernel_shape)
+    conv = ConvFeatureExtractor(filters=bank, stride=stride, padding=padding, activation=None)
+    maps = conv.fit_transform(images)
+    rows, cols = np.broadcast_to(stride, 2)
+    if padding == "same":
+        top, left = (kernel_shape[0] - 1) // 2, (kernel_shape[1] - 1) // 2
+        pads = ((top, kernel_shape[0] - 1 - top), (left, kernel_shape[1] - 1 - left))
+    elif padding == "valid":
+        pads = ((0, 0), (0, 0))
+    else:
+        pr, pc = np.broadcast_to(padding, 2)
+        pads = ((pr, pr), (pc, pc))
+    for k in range(4):
+        expected = correlate2d(np.pad(images[4], pads), bank[k], mode="valid")[::rows, ::cols]
+        np.testing.assert_allclose(maps[4, :, :, k], expected, atol=1e-12)
+    assert conv.output_shape_ == maps.shape[1:]
+
+
+def test_the_tutorial_walk_through():
+    nine = np.array(
+        [
+            [-1, 1, 1, 1, -1],
+            [-1, 1, -1, 1, -1],
+            [-1, 1, 1, 1, -1],
+            [-1, -1, -1, 1, -1],
+            [-1, -1, -1, 1, -1],
+            [-1, -1, -1, 1, -1],
+            [-1, -1, 1, -1, -1],
+        ],
+        dtype=float,
+    )
+    from skconv import PoolTransformer
+
+    conv = ConvFeatureExtractor(filters="seed", padding="valid", normalize=True)
+    maps = conv.fit_transform(nine[None])
+    assert maps.shape == (1, 5, 3, 3)
+    pooled = PoolTransformer(pool_size=2, stride=1, flatten=False).fit_transform(maps)
+    assert pooled.shape == (1, 4, 2, 3)
+    features = PoolTransformer(pool_size=2, stride=1).fit_transform(maps)
+    assert features.shape == (1, 24)
+    # The box filter finds the loop of the nine at the top: a full-strength response of 1.
+    assert maps[0, 0, 1, 0] == pytest.approx(np.sum(nine[0:3, 1:4]) / 9)
+    # Flattening is C-order over (rows, cols, maps): no mixing of maps.
+    np.testing.assert_array_equal(features[0], pooled[0].ravel())
+    np.testing.assert_array_equal(features[0, 2::3], pooled[0, :, :, 2].ravel())
+
+
+def test_float32_stays_float32_and_input_is_not_modified(images):
+    X = images.astype(np.float32)
+    before = X.copy()
+    bank = np.random.RandomState(3).randn(2, 3, 3)
+    bank_before = bank.copy()
+    conv = ConvFeatureExtractor(filters=bank)
+    maps32 = conv.fit_transform(X)
+    assert maps32.dtype == np.float32
+    np.testing.assert_array_equal(X, before)
+    np.testing.assert_array_equal(bank, bank_before)
+    maps64 = conv.transform(X.astype(np.float64))
+    assert maps64.dtype == np.float64
+    np.testing.assert_allclose(maps32, maps64, rtol=1e-5, atol=1e-5)
+    conv.filters_[0] = 0  # the fitted copy is independent of what the user passed
+    np.testing.assert_array_equal(bank, bank_before)
+
+
+def test_integer_images_become_float64(images):
+    maps = ConvFeatureExtractor().fit_transform((images * 10).astype(np.int64))
+    assert maps.dtype == np.float64
+
+
+def test_deterministic_and_random_state_survives_clone(images):
+    rng = np.random.RandomState(0)
+    conv = ConvFeatureExtractor(filters="random", random_state=rng)
+    copy = clone(conv)
+    # clone deep-copies a RandomState; fit resolves it without replacing the parameter.
+    np.testing.assert_array_equal(copy.random_state.get_state()[1], rng.get_state()[1])
+    copy.fit(images)
+    assert isinstance(copy.random_state, np.random.RandomState)
+    assert conv.random_state is rng
+    np.testing.assert_array_equal(
+        clone(conv).fit(images).filters_, clone(conv).fit(images).filters_
+    )
+    a = ConvFeatureExtractor(filters="random", random_state=7).fit(images)
+    b = clone(a).fit(images)
+    np.testing.assert_array_equal(a.filters_, b.filters_)
+    np.testing.assert_array_equal(a.transform(images), b.transform(images))
+
+
+def test_methods_agree(images):
+    bank = np.random.RandomState(4).randn(3, 5, 5)
+    maps = [
+        ConvFeatureExtractor(filters=bank, method=method, stride=2).fit_transform(images)
+        for method in ("auto", "gemm", "fft")
+    ]
+    np.testing.assert_allclose(maps[1], maps[0], atol=1e-12)
+    np.testing.assert_allclose(maps[2], maps[0], atol=1e-12)
+
+
+def test_n_jobs_gives_identical_maps(images):
+    one = ConvFeatureExtractor(n_jobs=1).fit_transform(images)
+    two = ConvFeatureExtractor(n_jobs=2).fit_transform(images)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_colour_images_channelwise_and_full_banks():
+    rng = np.random.RandomState(5)
+    rgb = rng.rand(3, 6, 7, 3)
+    flat_bank = rng.randn(2, 3, 3)
+    maps = ConvFeatureExtractor(filters=flat_bank, activation=None, padding="valid").fit_transform(
+        rgb
+    )
+    assert maps.shape == (3, 4, 5, 6)
+    for c in range(3):
+        for f in range(2):
+            expected = correlate2d(rgb[1, :, :, c], flat_bank[f], mode="valid")
+            np.testing.assert_allclose(maps[1, :, :, c * 2 + f], expected)
+    full_bank = rng.randn(2, 3, 3, 3)
+    conv = ConvFeatureExtractor(filters=full_bank, activation=None, padding="valid")
+    maps = conv.fit_transform(rgb)
+    assert maps.shape == (3, 4, 5, 2)
+    expected = sum(
+        correlate2d(rgb[0, :, :, c], full_bank[1, :, :, c], mode="valid") for c in range(3)
+    )
+    np.testing.assert_allclose(maps[0, :, :, 1], expected)
+    flat_X = rgb.reshape(3, -1)
+    np.testing.assert_allclose(
+        ConvFeatureExtractor(
+            filters=full_bank, activation=None, padding="valid", image_shape=(6, 7, 3)
+        ).fit_transform(flat_X),
+        maps,
+    )
+
+
+def test_normalize_divides_by_the_element_count_of_a_full_kernel():
+    rgb = np.random.RandomState(6).rand(2, 5, 5, 3)
+    bank = np.ones((1, 3, 3, 3))
+    plain = ConvFeatureExtractor(filters=bank, activation=None).fit_transform(rgb)
+    averaged = ConvFeatureExtractor(filters=bank, activation=None, normalize=True).fit_transform(
+        rgb
+    )
+    np.testing.assert_allclose(averaged, plain / 27)
+
+
+def test_transform_before_fit_raises(images):
+    with pytest.raises(NotFittedError):
+        ConvFeatureExtractor().transform(images)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"stride": 0}, InvalidParameterError, "stride"),
+        ({"stride": (1, 0)}, ValueError, "stride"),
+        ({"stride": (1, 2, 3)}, TypeError, "stride"),
+        ({"padding": "full"}, InvalidParameterError, "padding"),
+        ({"padding": -1}, InvalidParameterError, "padding"),
+        ({"filters": "sobel"}, InvalidParameterError, "filters"),
+        ({"activation": "tanh"}, InvalidParameterError, "activation"),
+        ({"filters": np.ones((3, 3))}, ValueError, "k\\[None\\]"),
+        ({"filters": np.ones((1, 2, 3, 4, 5))}, ValueError, "filters must be"),
+        ({"filters": np.full((1, 3, 3), np.nan)}, ValueError, "NaN"),
+        ({"filters": np.full((1, 3, 3), np.inf)}, ValueError, "infinite"),
+        ({"filters": np.ones((1, 3, 3, 2))}, ValueError, "channels"),
+        ({"filters": [["a"]]}, TypeError, "numeric"),
+        ({"filters": np.ones((1, 11, 3)), "padding": "valid"}, ValueError, "kernel"),
+        ({"filters": "seed", "n_filters": 4}, ValueError, "seed"),
+        ({"filters": np.ones((1, 3, 3)), "kernel_size": 3}, ValueError, "presets only"),
+        ({"image_shape": (8, 8)}, ValueError, "image_shape"),
+        ({"image_shape": (9, 0)}, ValueError, "image_shape"),
+        ({"image_shape": (3, 3, 3, 3)}, ValueError, "image_shape"),
+    ],
+)
+def test_bad_parameters_name_themselves(images, params, error, match):
+    X = images.reshape(6, -1) if "image_shape" in params else images
+    conv = ConvFeatureExtractor(**params)
+    with pytest.raises(error, match=match):
+        conv.fit(X)
+    assert not hasattr(conv, "filters_")
+
+
+def test_valid_padding_with_a_kernel_larger_than_the_image():
+    with pytest.raises(ValueError, match="kernel_size or more padding"):
+        ConvFeatureExtractor(filters=np.ones((1, 5, 5)), padding="valid").fit(np.ones((2, 4, 4)))
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (np.full((2, 4, 4), np.nan), ValueError, "NaN"),
+        (np.full((2, 4, 4), np.inf), ValueError, "infinity"),
+        (np.ones((2, 4, 4), dtype=complex), ValueError, "Complex"),
+        (np.array([["a", "b"]], dtype=object), ValueError, "could not convert"),
+        (np.ones((0, 4, 4)), ValueError, "0 sample"),
+        (np.ones((2, 0)), ValueError, "0 feature"),
+        (np.ones(5), ValueError, "2D array"),
+        (np.ones((1, 2, 3, 4, 5)), ValueError, "5 dimensions"),
+    ],
+)
+def test_bad_arrays_are_refused(X, error, match):
+    with pytest.raises(error, match=match):
+        ConvFeatureExtractor().fit(X)
+
+
+def test_sparse_input_is_refused_with_the_fix():
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="toarray"):
+        ConvFeatureExtractor().fit(sparse.csr_matrix(np.eye(4)))
+
+
+def test_transform_checks_width_and_channels(images):
+    conv = ConvFeatureExtractor(image_shape=(9, 8)).fit(images.reshape(6, -1))
+    with pytest.raises(ValueError, match="72 features"):
+        conv.transform(np.ones((2, 70)))
+    with pytest.raises(ValueError, match="channels"):
+        conv.transform(np.ones((2, 9, 8, 3)))
+    with pytest.raises(ValueError, match="fitted on 9x8"):
+        conv.transform(np.ones((2, 8, 9)))

@@ -1,8 +1,9 @@
 """skconv: CNN-style convolution and pooling features as scikit-learn transformers."""
 
+from ._base import SkconvVersionWarning
 from ._conv import ConvFeatureExtractor
 from ._pool import PoolTransformer
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ConvFeatureExtractor", "PoolTransformer", "__version__"]
+__all__ = ["ConvFeatureExtractor", "PoolTransformer", "SkconvVersionWarning", "__version__"]

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import filters as banks
+from ._base import VersionedStateMixin
 from ._ops import (
     ACTIVATIONS,
     CONV_METHODS,
@@ -37,7 +38,7 @@ _DEFAULT_SIZES = {
 }
 
 
-class ConvFeatureExtractor(TransformerMixin, BaseEstimator):
+class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator):
     """Convolve images with a filter bank and return CNN-style feature maps.
 
     Each filter is cross-correlated with each image (no kernel flip, as in

@@ -11,11 +11,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from ._base import VersionedStateMixin
 from ._ops import POOL_MODES, grid_pool, pool, pool_output_shape
 from ._shapes import as_pair, resolve_image_shape, validate_images
 
 
-class PoolTransformer(TransformerMixin, BaseEstimator):
+class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
     """Max or average pooling of feature maps, flattened into features by default.
 
     Follows :class:`ConvFeatureExtractor` in a :class:`~sklearn.pipeline.Pipeline`: it reads

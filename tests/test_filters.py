@@ -1,0 +1,444 @@
+import warnings
+
+import numpy as np
+import pytest
+import skimage.filters
+from scipy.signal import correlate2d
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.decomposition import PCA
+
+from skconv._patches import extract_patches, normalize_patches
+from skconv.filters import (
+    FilterBankFallbackWarning,
+    default_contrast_eps,
+    edge_bank,
+    gabor_bank,
+    kmeans_bank,
+    pca_bank,
+    random_bank,
+    seed_bank,
+)
+
+
+def flat(bank):
+    return bank.reshape(len(bank), -1)
+
+
+def interior(image, margin):
+    return image[margin:-margin, margin:-margin]
+
+
+@pytest.fixture(scope="module")
+def digit_patches():
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images[:300, :, :, None]
+    return extract_patches(images, (3, 3), max_patches=3000, rng=np.random.RandomState(0))
+
+
+# --- seed -------------------------------------------------------------------------------
+
+
+def test_seed_bank_is_the_tutorials_filters():
+    bank = seed_bank()
+    assert bank.dtype == np.float64
+    np.testing.assert_array_equal(
+        bank,
+        [
+            [[1, 1, 1], [1, 1, 1], [1, 1, 1]],
+            [[-1, 1, -1], [-1, 1, -1], [-1, 1, -1]],
+            [[-1, -1, 1], [-1, 1, -1], [1, -1, -1]],
+        ],
+    )
+
+
+# --- edges ------------------------------------------------------------------------------
+
+OPERATORS = {
+    "sobel": (3, skimage.filters.sobel_h, skimage.filters.sobel_v),
+    "scharr": (3, skimage.filters.scharr_h, skimage.filters.scharr_v),
+    "prewitt": (3, skimage.filters.prewitt_h, skimage.filters.prewitt_v),
+    "farid": (5, skimage.filters.farid_h, skimage.filters.farid_v),
+}
+
+
+@pytest.mark.parametrize("operator", sorted(OPERATORS))
+def test_edge_filters_respond_like_skimage_on_a_random_image(operator):
+    size, rows_filter, cols_filter = OPERATORS[operator]
+    image = np.random.RandomState(0).uniform(size=(20, 23))
+    bank = edge_bank(size, 4, operator=operator)
+    assert bank.shape == (4, size, size)
+    responses = [interior(correlate2d(image, k, mode="same"), size) for k in bank]
+    rows_response = interior(rows_filter(image), size)
+    cols_response = interior(cols_filter(image), size)
+    np.testing.assert_allclose(responses[0], rows_response, atol=1e-12)
+    np.testing.assert_allclose(responses[2], cols_response, atol=1e-12)
+    # The diagonals are the derivative steered to 45 and 135 degrees.
+    np.testing.assert_allclose(responses[1], (rows_response + cols_response) / np.sqrt(2))
+    np.testing.assert_allclose(responses[3], (cols_response - rows_response) / np.sqrt(2))
+
+
+@pytest.mark.parametrize("kernel_size", [3, 5])
+def test_edge_filters_pick_the_orientation_and_sign_of_a_step_edge(kernel_size):
+    rows, cols = np.mgrid[:15, :15]
+    steps = {
+        # Bright below a horizontal edge: intensity grows down the rows.
+        0: (rows >= 7).astype(float),
+        # Bright right of a vertical edge.
+        2: (cols >= 7).astype(float),
+        # Bright below-right of an anti-diagonal edge: grows toward the down-right.
+        1: (rows + cols >= 14).astype(float),
+        # Bright above-right of a diagonal edge: grows toward the up-right.
+        3: (cols - rows >= 0).astype(float),
+    }
+    bank = edge_bank(kernel_size, 4)
+    for expected, image in steps.items():
+        strengths = [interior(correlate2d(image, k, mode="same"), 3).sum() for k in bank]
+        assert np.argmax(np.abs(strengths)) == expected
+        assert strengths[expected] > 0
+    # And skimage agrees on the sign: sobel_h of the bright-below image is positive.
+    assert interior(skimage.filters.sobel_h(steps[0]), 3).sum() > 0
+
+
+def test_edge_bank_orientations_are_evenly_spaced_and_equally_strong():
+    bank = edge_bank(3, 8)
+    norms = np.linalg.norm(flat(bank), axis=1)
+    np.testing.assert_allclose(norms, norms[0])
+    cosines = flat(bank) @ flat(bank)[0] / norms**2
+    np.testing.assert_allclose(cosines, np.cos(np.arange(8) * np.pi / 8), atol=1e-12)
+    np.testing.assert_allclose(edge_bank((3, 3), 2), edge_bank(3, 4)[[0, 2]], atol=1e-15)
+
+
+@pytest.mark.parametrize("kernel_size", [1, 4, 7, (3, 5)])
+def test_edge_bank_unsupported_sizes_name_kernel_size(kernel_size):
+    with pytest.raises(ValueError, match="kernel_size"):
+        edge_bank(kernel_size)
+
+
+def test_edge_bank_operator_must_match_size():
+    with pytest.raises(ValueError, match="kernel_size"):
+        edge_bank(3, operator="farid")
+    with pytest.raises(ValueError, match="operator"):
+        edge_bank(3, operator="canny")
+
+
+# --- gabor ------------------------------------------------------------------------------
+
+
+def zero_mean_unit_norm(kernel):
+    kernel = kernel - kernel.mean()
+    return kernel / np.linalg.norm(kernel)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 5, 7, (5, 9), 4])
+def test_gabor_bank_shape_zero_mean_unit_norm(kernel_size):
+    bank = gabor_bank(8, kernel_size)
+    kh, kw = (kernel_size, kernel_size) if np.isscalar(kernel_size) else kernel_size
+    assert bank.shape == (8, kh, kw)
+    assert bank.dtype == np.float64
+    np.testing.assert_allclose(flat(bank).sum(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(flat(bank), axis=1), 1)
+
+
+def test_gabor_bank_is_skimages_kernel_cropped():
+    frequencies = [0.2, 0.3]
+    bank = gabor_bank(6, 5, frequencies=frequencies, n_orientations=3)
+    k = 0
+    for frequency in frequencies:  # frequency-major order
+        for theta in np.arange(3) * np.pi / 3:
+            reference = skimage.filters.gabor_kernel(frequency, theta=theta).real
+            assert min(reference.shape) > 5  # so this really is a crop
+            r0, c0 = reference.shape[0] // 2 - 2, reference.shape[1] // 2 - 2
+            crop = reference[r0 : r0 + 5, c0 : c0 + 5]
+            np.testing.assert_allclose(bank[k], zero_mean_unit_norm(crop), atol=1e-12)
+            k += 1
+
+
+def test_gabor_bank_zero_pads_small_kernels():
+    reference = skimage.filters.gabor_kernel(0.45, theta=0).real
+    assert reference.shape[0] < 15 and reference.shape[1] < 15
+    pad_rows = (15 - reference.shape[0]) // 2
+    pad_cols = (15 - reference.shape[1]) // 2
+    padded = np.pad(reference, [(pad_rows, pad_rows), (pad_cols, pad_cols)])
+    bank = gabor_bank(1, 15, frequencies=[0.45])
+    np.testing.assert_allclose(bank[0], zero_mean_unit_norm(padded), atol=1e-12)
+
+
+def test_gabor_bank_theta_zero_detects_vertical_stripes():
+    cols = np.arange(12)
+    stripes = np.tile(np.cos(2 * np.pi * 0.25 * cols), (12, 1))  # vertical stripes
+    bank = gabor_bank(2, 7, frequencies=[0.25])  # theta 0 and pi / 2
+    energy = [np.abs(interior(correlate2d(stripes, k, mode="same"), 3)).sum() for k in bank]
+    assert energy[0] > 10 * energy[1]
+
+
+def test_gabor_bank_counts():
+    # n_orientations defaults to the fewest reaching n_filters; the grid is then truncated.
+    bank = gabor_bank(5, 5, frequencies=[0.2, 0.3])
+    full = gabor_bank(6, 5, frequencies=[0.2, 0.3], n_orientations=3)
+    np.testing.assert_array_equal(bank, full[:5])
+    with pytest.raises(ValueError, match="n_filters"):
+        gabor_bank(7, 5, frequencies=[0.2, 0.3], n_orientations=3)
+    with pytest.raises(ValueError, match="frequencies"):
+        gabor_bank(4, 5, frequencies=[0.0, 0.3])
+    with pytest.raises(ValueError, match="kernel_size"):
+        gabor_bank(4, 1)
+
+
+# --- random -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "n_channels", "shape"),
+    [(3, None, (6, 3, 3)), ((2, 5), None, (6, 2, 5)), (3, 3, (6, 3, 3, 3)), (1, 4, (6, 1, 1, 4))],
+)
+def test_random_bank_shape_zero_mean_unit_norm(kernel_size, n_channels, shape):
+    bank = random_bank(6, kernel_size, n_channels=n_channels, random_state=0)
+    assert bank.shape == shape
+    assert bank.dtype == np.float64
+    np.testing.assert_allclose(flat(bank).sum(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(flat(bank), axis=1), 1)
+
+
+def test_random_bank_reproducible():
+    np.testing.assert_array_equal(random_bank(5, random_state=7), random_bank(5, random_state=7))
+    np.testing.assert_array_equal(
+        random_bank(5, random_state=np.random.RandomState(7)), random_bank(5, random_state=7)
+    )
+    assert not np.allclose(random_bank(5, random_state=7), random_bank(5, random_state=8))
+    rng = np.random.RandomState(0)
+    assert not np.allclose(random_bank(5, random_state=rng), random_bank(5, random_state=rng))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"kernel_size": 1}, "kernel_size"),
+        ({"kernel_size": (2, 0)}, "kernel_size"),
+        ({"kernel_size": 2.5}, "kernel_size"),
+        ({"n_filters": 0}, "n_filters"),
+        ({"n_channels": 0}, "n_channels"),
+    ],
+)
+def test_random_bank_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        random_bank(**kwargs)
+
+
+# --- k-means ----------------------------------------------------------------------------
+
+KMEANS_PARAMS = {"max_iter": 100, "n_init": 3, "batch_size": 1024}
+
+
+def test_kmeans_filters_are_the_cluster_centres_without_whitening(digit_patches):
+    filters, bias = kmeans_bank(
+        digit_patches, 6, whiten=False, contrast_eps=0.5, random_state=0, **KMEANS_PARAMS
+    )
+    assert filters.shape == (6, 3, 3, 1)
+    np.testing.assert_array_equal(bias, 0)
+    normalized = flat(normalize_patches(digit_patches, contrast_eps=0.5))
+    centres = (
+        MiniBatchKMeans(n_clusters=6, random_state=0, **KMEANS_PARAMS)
+        .fit(normalized)
+        .cluster_centers_
+    )
+    # Centres of zero-sum points are zero-sum already, so the folding changes nothing.
+    np.testing.assert_allclose(flat(filters), centres, atol=1e-12)
+    np.testing.assert_allclose(flat(filters).sum(axis=1), 0, atol=1e-12)
+
+
+def whitening(normalized, zca_eps):
+    mean = normalized.mean(axis=0)
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(normalized, rowvar=False, bias=True))
+    zca = eigenvectors @ np.diag(1 / np.sqrt(np.clip(eigenvalues, 0, None) + zca_eps))
+    return mean, zca @ eigenvectors.T
+
+
+def test_kmeans_folding_reproduces_the_whitened_dot_product(digit_patches):
+    contrast_eps, zca_eps = 0.5, 0.1
+    filters, bias = kmeans_bank(
+        digit_patches,
+        5,
+        contrast_eps=contrast_eps,
+        zca_eps=zca_eps,
+        random_state=1,
+        **KMEANS_PARAMS,
+    )
+    normalized = flat(normalize_patches(digit_patches, contrast_eps=contrast_eps))
+    mean, zca = whitening(normalized, zca_eps)
+    centroids = (
+        MiniBatchKMeans(n_clusters=5, random_state=1, **KMEANS_PARAMS)
+        .fit((normalized - mean) @ zca.T)
+        .cluster_centers_
+    )
+    rng = np.random.RandomState(2)
+    raw = rng.uniform(0, 16, size=(50, 3, 3, 1))
+    new_normalized = flat(normalize_patches(raw, contrast_eps=contrast_eps))
+    whitened_scores = (new_normalized - mean) @ zca.T @ centroids.T
+    np.testing.assert_allclose(new_normalized @ flat(filters).T + bias, whitened_scores, atol=1e-9)
+    # What transform must compute on raw windows (see the Notes of kmeans_bank).
+    raw_flat = flat(raw)
+    scale = np.sqrt(raw_flat.var(axis=1, keepdims=True) + contrast_eps)
+    np.testing.assert_allclose(
+        raw_flat @ flat(filters).T / scale + bias, whitened_scores, atol=1e-9
+    )
+
+
+def test_kmeans_colour_patches_give_a_full_bank():
+    images = np.random.RandomState(0).uniform(size=(4, 10, 10, 3))
+    patches = extract_patches(images, (3, 3), max_patches=200, rng=np.random.RandomState(0))
+    filters, bias = kmeans_bank(patches, 4, random_state=0)
+    assert filters.shape == (4, 3, 3, 3)
+    assert bias.shape == (4,)
+    assert filters.dtype == bias.dtype == np.float64
+    np.testing.assert_allclose(flat(filters).sum(axis=1), 0, atol=1e-12)
+
+
+def test_kmeans_bank_reproducible_and_data_dependent(digit_patches):
+    first = kmeans_bank(digit_patches, 4, random_state=0)
+    again = kmeans_bank(digit_patches, 4, random_state=0)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    other_data = kmeans_bank(digit_patches[::-1][:1500], 4, random_state=0)
+    assert not np.allclose(first[0], other_data[0])
+
+
+def test_kmeans_auto_regularisers_follow_the_intensity_scale(digit_patches):
+    before = digit_patches.copy()
+    filters, bias = kmeans_bank(digit_patches, 4, random_state=0)
+    np.testing.assert_array_equal(digit_patches, before)
+    explicit = kmeans_bank(
+        digit_patches, 4, contrast_eps=default_contrast_eps(digit_patches), random_state=0
+    )
+    np.testing.assert_array_equal(filters, explicit[0])
+    # Rescaling the data rescales both regularisers, so the normalised patches, their
+    # whitening and the bank are unchanged.
+    scaled = kmeans_bank(digit_patches / 16.0, 4, random_state=0)
+    np.testing.assert_allclose(scaled[0], filters, atol=1e-8)
+    np.testing.assert_allclose(scaled[1], bias, atol=1e-8)
+    # A fixed regulariser does not have that property.
+    fixed = kmeans_bank(digit_patches / 16.0, 4, contrast_eps=1.0, random_state=0)
+    assert not np.allclose(fixed[0], filters, atol=1e-3)
+
+
+def test_default_contrast_eps():
+    patches = np.random.RandomState(0).uniform(size=(30, 2, 2, 3))
+    variances = flat(patches).var(axis=1)
+    assert default_contrast_eps(patches) == pytest.approx(0.01 * variances.mean())
+    assert default_contrast_eps(patches * 10) == pytest.approx(100 * default_contrast_eps(patches))
+    assert default_contrast_eps(np.ones((5, 3, 3, 1))) == 1.0
+
+
+@pytest.mark.parametrize(
+    "patches",
+    [
+        np.random.RandomState(0).uniform(size=(1, 3, 3, 1)),  # one sample
+        np.full((50, 3, 3, 1), 4.0),  # all flat
+        np.tile(np.random.RandomState(0).uniform(size=(2, 3, 3, 1)), (10, 1, 1, 1)),
+    ],
+    ids=["one-patch", "flat", "two-distinct"],
+)
+def test_kmeans_tiny_data_falls_back_to_random_filters(patches):
+    with pytest.warns(FilterBankFallbackWarning, match="n_filters=4"):
+        filters, bias = kmeans_bank(patches, 4, random_state=3)
+    np.testing.assert_array_equal(filters, random_bank(4, 3, n_channels=1, random_state=3))
+    np.testing.assert_array_equal(bias, 0)
+
+
+def test_kmeans_enough_distinct_patches_do_not_fall_back():
+    patches = np.random.RandomState(0).uniform(size=(4, 3, 3, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FilterBankFallbackWarning)
+        filters, _ = kmeans_bank(patches, 4, random_state=0)
+    assert filters.shape == (4, 3, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"contrast_eps": 0.0}, "contrast_eps"),
+        ({"contrast_eps": "big"}, "contrast_eps"),
+        ({"zca_eps": -1.0}, "zca_eps"),
+        ({"zca_eps": "small"}, "zca_eps"),
+        ({"n_filters": 0}, "n_filters"),
+    ],
+)
+def test_kmeans_bank_bad_arguments(digit_patches, kwargs, name):
+    kwargs = {"n_filters": 3, **kwargs}
+    with pytest.raises(ValueError, match=name):
+        kmeans_bank(digit_patches, **kwargs)
+
+
+def test_learners_reject_unusable_patches():
+    with pytest.raises(ValueError, match="patches"):
+        kmeans_bank(np.ones((10, 3, 3)), 2)
+    with pytest.raises(ValueError, match="patches"):
+        pca_bank(np.ones((0, 3, 3, 1)), 2)
+    with pytest.raises(ValueError, match="at least 2 values"):
+        kmeans_bank(np.ones((10, 1, 1, 1)), 2)
+
+
+# --- PCA --------------------------------------------------------------------------------
+
+
+def test_pca_filters_orthonormal_zero_sum_ordered_by_variance(digit_patches):
+    before = digit_patches.copy()
+    filters = pca_bank(digit_patches, 6)
+    np.testing.assert_array_equal(digit_patches, before)
+    assert filters.shape == (6, 3, 3, 1)
+    assert filters.dtype == np.float64
+    np.testing.assert_allclose(flat(filters) @ flat(filters).T, np.eye(6), atol=1e-12)
+    np.testing.assert_allclose(flat(filters).sum(axis=1), 0, atol=1e-12)
+    centred = flat(normalize_patches(digit_patches, contrast_eps=None))
+    variances = (centred @ flat(filters).T).var(axis=0)
+    assert np.all(np.diff(variances) < 0)
+    # No other unit zero-sum direction captures more variance than the first filter.
+    others = flat(random_bank(50, 3, random_state=0))
+    assert variances[0] >= (centred @ others.T).var(axis=0).max()
+
+
+def test_pca_filters_are_the_principal_components(digit_patches):
+    centred = flat(normalize_patches(digit_patches, contrast_eps=None))
+    components = PCA(n_components=4).fit(centred).components_
+    filters = pca_bank(digit_patches, 4)
+    # Components are defined up to sign.
+    signs = np.sign(np.sum(flat(filters) * components, axis=1))
+    np.testing.assert_allclose(flat(filters), signs[:, None] * components, atol=1e-8)
+
+
+def test_pca_colour_bank():
+    images = np.random.RandomState(0).uniform(size=(3, 8, 8, 3))
+    patches = extract_patches(images, (2, 2), max_patches=None, rng=None)
+    filters = pca_bank(patches, 11)  # the most that 2 * 2 * 3 values allow
+    assert filters.shape == (11, 2, 2, 3)
+    np.testing.assert_allclose(flat(filters) @ flat(filters).T, np.eye(11), atol=1e-12)
+
+
+@pytest.mark.parametrize("n_patches", [1, 2, 4])
+def test_pca_tiny_data_completes_the_basis(n_patches):
+    patches = np.random.RandomState(0).uniform(size=(n_patches, 3, 3, 1))
+    with pytest.warns(FilterBankFallbackWarning, match="n_filters=6"):
+        filters = pca_bank(patches, 6)
+    assert filters.shape == (6, 3, 3, 1)
+    np.testing.assert_allclose(flat(filters) @ flat(filters).T, np.eye(6), atol=1e-12)
+    np.testing.assert_allclose(flat(filters).sum(axis=1), 0, atol=1e-12)
+    # n patches vary in n - 1 directions after centring; those come first.
+    centred = flat(normalize_patches(patches, contrast_eps=None))
+    variances = (centred @ flat(filters).T).var(axis=0)
+    assert np.all(variances[: n_patches - 1] > 1e-6)
+    np.testing.assert_allclose(variances[n_patches - 1 :], 0, atol=1e-20)
+    with pytest.warns(FilterBankFallbackWarning):
+        again = pca_bank(patches, 6)
+    np.testing.assert_array_equal(again, filters)  # deterministic
+
+
+def test_pca_flat_patches_complete_the_basis():
+    with pytest.warns(FilterBankFallbackWarning):
+        filters = pca_bank(np.full((20, 3, 3, 1), 2.0), 8)
+    np.testing.assert_allclose(flat(filters) @ flat(filters).T, np.eye(8), atol=1e-12)
+    np.testing.assert_allclose(flat(filters).sum(axis=1), 0, atol=1e-12)
+
+
+def test_pca_too_many_filters_names_n_filters(digit_patches):
+    with pytest.raises(ValueError, match="n_filters"):
+        pca_bank(digit_patches, 9)  # 3 * 3 values leave 8 zero-sum directions

@@ -31,6 +31,7 @@ PRESETS = FIXED_PRESETS + LEARNED_PRESETS
 
 # Presets whose size the user may choose, and the sizes used when they do not.
 _DEFAULT_SIZES = {
+    "edges": (4, 3),
     "gabor": (8, 7),
     "random": (8, 3),
     "kmeans": (16, 5),
@@ -74,15 +75,17 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
     activation : {"relu", "abs", "crelu", "triangle"} or None, default="relu"
         ``"relu"`` keeps positive responses; ``"abs"`` their magnitude; ``"crelu"`` keeps
         ``relu(r)`` and ``relu(-r)`` as separate maps (doubling them); ``"triangle"`` is
-        ``relu(r_k - mean_j r_j)`` across the maps at each position (Coates & Ng's k-means
-        activation); ``None`` returns the raw responses.
+        ``relu(r_k - mean_j r_j)`` across the maps at each position (the dot-product analogue
+        of Coates & Ng's distance-based k-means activation); ``None`` returns the raw responses.
     normalize : bool, default=False
         Divide every response by the kernel's element count (the tutorial's averaging).
     n_filters : int, default=None
-        Number of filters of the ``"gabor"``, ``"random"``, ``"kmeans"`` and ``"pca"`` presets.
+        Number of filters of the ``"edges"`` (orientations), ``"gabor"``, ``"random"``,
+        ``"kmeans"`` and ``"pca"`` presets; ``None`` uses the preset's own default (4, 8, 8,
+        16, 8).
     kernel_size : int or pair of int, default=None
-        Kernel size of the ``"edges"``, ``"gabor"``, ``"random"``, ``"kmeans"`` and ``"pca"``
-        presets.
+        Kernel size of the ``"edges"`` (3 or 5), ``"gabor"``, ``"random"``, ``"kmeans"`` and
+        ``"pca"`` presets; ``None`` uses the preset's own default (3, 7, 3, 5, 5).
     n_patches : int, default=10000
         At most this many patches are sampled from the training images to learn a bank.
     method : {"auto", "gemm", "fft"}, default="auto"
@@ -287,21 +290,15 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
                 )
             bank = banks.seed_bank()
             return bank, np.zeros(len(bank)), None
-        if name == "edges":
-            if self.n_filters is not None:
-                raise ValueError(
-                    "filters='edges' has a fixed set of orientations; leave n_filters as None "
-                    "(kernel_size chooses the derivative filters' size)."
-                )
-            bank = banks.edge_bank(**self._size_kwargs(default_kernel=3))
-            return bank, np.zeros(len(bank)), None
-
         n_filters, kernel = _DEFAULT_SIZES[name]
         n_filters = self.n_filters if self.n_filters is not None else n_filters
         kernel_size = as_pair(
             self.kernel_size if self.kernel_size is not None else kernel, "kernel_size"
         )
         random_state = check_random_state(self.random_state)
+        if name == "edges":
+            bank = banks.edge_bank(kernel_size, n_filters)
+            return bank, np.zeros(len(bank)), None
         if name == "gabor":
             bank = banks.gabor_bank(n_filters, kernel_size)
             return bank, np.zeros(len(bank)), None
@@ -315,9 +312,13 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
             return bank, np.zeros(len(bank)), None
 
         # Patches are sampled from the images padded as transform pads them, so the bank
-        # learns from exactly the windows it will be applied to.
+        # learns from exactly the windows it will be applied to. No more images than patches
+        # are needed, so only a random subset of a large X is padded (copied).
         pads = resolve_padding(padding, kernel_size)
         conv_output_shape(image_shape[:2], kernel_size, (1, 1), pads)
+        if len(images) > self.n_patches:
+            chosen = random_state.choice(len(images), self.n_patches, replace=False)
+            images = images[np.sort(chosen)]
         padded = np.pad(images, ((0, 0), *pads, (0, 0)))
         patches = extract_patches(
             padded, kernel_size, max_patches=self.n_patches, rng=random_state
@@ -335,10 +336,6 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
             bank = bank[..., 0]
         bias = np.zeros(len(bank)) if bias is None else np.asarray(bias, dtype=np.float64)
         return bank, bias, contrast_eps
-
-    def _size_kwargs(self, default_kernel):
-        size = self.kernel_size if self.kernel_size is not None else default_kernel
-        return {"kernel_size": size}
 
 
 def _check_bank(filters, n_channels) -> np.ndarray:

@@ -291,3 +291,85 @@ def test_transform_checks_width_and_channels(images):
         conv.transform(np.ones((2, 9, 8, 3)))
     with pytest.raises(ValueError, match="fitted on 9x8"):
         conv.transform(np.ones((2, 8, 9)))
+
+
+PRESET_PARAMS = {
+    "seed": {},
+    "edges": {},
+    "gabor": {"n_filters": 4, "kernel_size": 5},
+    "random": {"n_filters": 5, "kernel_size": (3, 2)},
+    "kmeans": {"n_filters": 6, "kernel_size": 3},
+    "pca": {"n_filters": 4, "kernel_size": 3},
+}
+
+
+@pytest.mark.parametrize("preset", sorted(PRESET_PARAMS))
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_every_preset_on_grey_and_colour(preset, n_channels):
+    X = np.random.RandomState(8).rand(12, 10, 9, n_channels).astype(np.float32)
+    conv = ConvFeatureExtractor(filters=preset, random_state=0, **PRESET_PARAMS[preset])
+    maps = conv.fit_transform(X)
+    assert maps.dtype == np.float32
+    assert maps.shape == (12, 10, 9, conv.output_shape_[2])
+    assert np.all(np.isfinite(maps))
+    learned_or_random = preset in ("random", "kmeans", "pca")
+    if learned_or_random and n_channels == 3:
+        assert conv.filters_.ndim == 4 and conv.filters_.shape[3] == 3
+        assert conv.output_shape_[2] == len(conv.filters_)
+    else:
+        assert conv.filters_.ndim == 3
+        assert conv.output_shape_[2] == len(conv.filters_) * n_channels
+
+
+def test_kmeans_transform_reproduces_the_fit_time_patch_normalisation():
+    X = np.random.RandomState(9).rand(20, 8, 8) * 16
+    conv = ConvFeatureExtractor(
+        filters="kmeans",
+        n_filters=5,
+        kernel_size=3,
+        padding="valid",
+        activation=None,
+        random_state=0,
+    ).fit(X)
+    maps = conv.transform(X)
+    patch = X[3, 2:5, 4:7]
+    expected = (
+        np.tensordot(conv.filters_, patch, axes=([1, 2], [0, 1]))
+        / np.sqrt(patch.var() + conv.contrast_eps_)
+        + conv.bias_
+    )
+    np.testing.assert_allclose(maps[3, 2, 4], expected, rtol=1e-10)
+    assert conv.contrast_eps_ > 0 and np.any(conv.bias_ != 0)
+
+
+@pytest.mark.parametrize("preset", ["kmeans", "pca", "random"])
+def test_learned_banks_are_reproducible_and_follow_the_data(preset):
+    rng = np.random.RandomState(10)
+    X, other = rng.rand(30, 9, 9), rng.rand(30, 9, 9) ** 3
+    conv = ConvFeatureExtractor(filters=preset, n_filters=4, kernel_size=3, random_state=5)
+    first = clone(conv).fit(X).filters_
+    np.testing.assert_array_equal(first, clone(conv).fit(X).filters_)
+    state = np.random.RandomState(5)
+    with_instance = ConvFeatureExtractor(
+        filters=preset, n_filters=4, kernel_size=3, random_state=state
+    )
+    np.testing.assert_array_equal(
+        clone(with_instance).fit(X).filters_, clone(with_instance).fit(X).filters_
+    )
+    if preset != "random":
+        assert not np.allclose(first, clone(conv).fit(other).filters_)
+
+
+def test_learned_bank_on_a_large_x_samples_a_subset_of_images():
+    X = np.random.RandomState(11).rand(500, 6, 6)
+    conv = ConvFeatureExtractor(filters="pca", n_filters=3, kernel_size=3, n_patches=50)
+    assert conv.fit(X).filters_.shape == (3, 3, 3)
+
+
+def test_sized_presets_take_n_filters_and_kernel_size():
+    X = np.random.RandomState(12).rand(4, 12, 12)
+    conv = ConvFeatureExtractor(filters="gabor", n_filters=6, kernel_size=(5, 7)).fit(X)
+    assert conv.filters_.shape == (6, 5, 7)
+    assert ConvFeatureExtractor(filters="edges", n_filters=8).fit(X).filters_.shape == (8, 3, 3)
+    with pytest.raises(ValueError, match="kernel_size"):
+        ConvFeatureExtractor(filters="edges", kernel_size=4).fit(X)

@@ -50,12 +50,14 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
 
     Parameters
     ----------
-    filters : str or array-like, default="seed"
+    filters : str or array-like, default="gabor"
         The filter bank. A preset name:
 
+        - ``"gabor"``: eight 7x7 real Gabor kernels (two frequencies, four orientations), the
+          best fixed bank on scikit-learn's digits (see Notes);
         - ``"seed"``: the three 3x3 filters of the "CNN from scratch" tutorial (box, vertical
           line, diagonal line);
-        - ``"edges"``, ``"gabor"``, ``"random"``: see :mod:`skconv.filters`;
+        - ``"edges"``, ``"random"``: see :mod:`skconv.filters`;
         - ``"kmeans"``, ``"pca"``: learned in :meth:`fit` from patches of the training images.
 
         Or an array ``(n_filters, kernel_rows, kernel_cols)``, applied to each channel, or
@@ -128,6 +130,12 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
     (map ``c * F + f`` is filter ``f`` on channel ``c``), and ``"crelu"`` appends the negative
     halves after all positive ones. float32 input gives float32 maps.
 
+    Why ``"gabor"`` is the default: on scikit-learn's digits (5-fold CV, each preset at its
+    default size, 2x2 max pooling, StandardScaler, LinearSVC(C=0.01)) the presets scored, with
+    ``activation="relu"`` / ``"crelu"``: gabor 0.965 / 0.968, kmeans 0.961 / 0.971, pca
+    0.958 / 0.965, random 0.947 / 0.966, edges 0.936 / 0.958, seed 0.884 / 0.919. Gabor needs
+    no fitting, no random state and no data, and is within noise of the best learned bank.
+
     Examples
     --------
     >>> import numpy as np
@@ -139,7 +147,7 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
     >>> X = images.reshape(10, -1)
     >>> maps = ConvFeatureExtractor(image_shape=(7, 5)).fit_transform(X)
     >>> maps.shape
-    (10, 7, 5, 3)
+    (10, 7, 5, 8)
     """
 
     _parameter_constraints: dict = {
@@ -163,7 +171,7 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
 
     def __init__(
         self,
-        filters="seed",
+        filters="gabor",
         *,
         image_shape=None,
         stride=1,

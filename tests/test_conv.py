@@ -8,12 +8,17 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skconv import ConvFeatureExtractor
-from skconv.filters import seed_bank
+from skconv.filters import gabor_bank, seed_bank
 
 
 @pytest.fixture
 def images():
     return np.random.RandomState(0).rand(6, 9, 8)
+
+
+def test_default_bank_is_gabor(images):
+    conv = ConvFeatureExtractor().fit(images)
+    np.testing.assert_array_equal(conv.filters_, gabor_bank())
 
 
 def test_seed_preset_is_the_tutorial_bank(images):
@@ -54,7 +59,7 @@ def test_layouts_agree_and_n_features_in_is_the_pixel_count(images):
 
 def test_two_dimensional_x_without_image_shape_is_one_row_images():
     X = np.random.RandomState(1).randn(5, 7)
-    conv = ConvFeatureExtractor(activation=None).fit(X)
+    conv = ConvFeatureExtractor(filters="seed", activation=None).fit(X)
     maps = conv.transform(X)
     assert conv.image_shape_ == (1, 7, 1)
     assert maps.shape == (5, 1, 7, 3)

@@ -60,6 +60,10 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         - ``"edges"``, ``"random"``: see :mod:`skconv.filters`;
         - ``"kmeans"``, ``"pca"``: learned in :meth:`fit` from patches of the training images.
 
+        On colour (multi-channel) images the ``"gabor"``, ``"seed"`` and ``"edges"`` banks are
+        applied to each channel separately; ``"random"``, ``"kmeans"`` and ``"pca"`` build
+        full kernels that span the channels, as a CNN layer does.
+
         Or an array ``(n_filters, kernel_rows, kernel_cols)``, applied to each channel, or
         ``(n_filters, kernel_rows, kernel_cols, n_channels)``, summed over the channels.
         Kernels may be non-square and of even size.

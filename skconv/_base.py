@@ -1,7 +1,9 @@
-"""What both estimators share beyond scikit-learn's BaseEstimator: versioned pickles."""
+"""What both estimators share beyond scikit-learn's BaseEstimator: versioned pickles, and fits
+that either complete or leave the estimator unfitted."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 
@@ -40,3 +42,24 @@ class VersionedStateMixin:
                 stacklevel=2,
             )
         super().__setstate__(state)
+
+
+def unfitted_on_error(fit):
+    """Make a ``fit`` that raises leave the estimator unfitted rather than half-fitted.
+
+    A refit can fail after some fitted attributes were replaced (``n_features_in_`` is set while
+    X is checked, the bank only afterwards), and the previous fit's attributes no longer match
+    the parameters the user just set. Dropping every fitted attribute makes ``transform`` raise
+    ``NotFittedError`` until a fit succeeds, so no mix of two fits is ever used.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
+                delattr(self, name)
+            raise
+
+    return wrapper

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import filters as banks
-from ._base import VersionedStateMixin
+from ._base import VersionedStateMixin, unfitted_on_error
 from ._ops import (
     ACTIVATIONS,
     CONV_METHODS,
@@ -207,6 +207,7 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         """Check the images and settings, and build (or learn) the filter bank.
 
         Parameters
+    @unfitted_on_error
         ----------
         X : array-like of shape (n_samples, n_features) or (n, H, W[, C])
             Training images.

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import VersionedStateMixin
+from ._base import VersionedStateMixin, unfitted_on_error
 from ._ops import POOL_MODES, grid_pool, pool, pool_output_shape
 from ._shapes import as_pair, resolve_image_shape, validate_images
 
@@ -126,6 +126,7 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
         """Check the maps and settings and work out the output shape.
 
         Parameters
+    @unfitted_on_error
         ----------
         X : array-like of shape (n, rows, cols, n_maps), (n, rows, cols) or (n, n_features)
             Feature maps.

@@ -202,12 +202,12 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         self.n_jobs = n_jobs
         self.random_state = random_state
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the images and settings, and build (or learn) the filter bank.
 
         Parameters
-    @unfitted_on_error
         ----------
         X : array-like of shape (n_samples, n_features) or (n, H, W[, C])
             Training images.

@@ -121,12 +121,12 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
         self.grid = grid
         self.n_jobs = n_jobs
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the maps and settings and work out the output shape.
 
         Parameters
-    @unfitted_on_error
         ----------
         X : array-like of shape (n, rows, cols, n_maps), (n, rows, cols) or (n, n_features)
             Feature maps.

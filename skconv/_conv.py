@@ -169,7 +169,12 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like", None],
         "n_patches": [Interval(Integral, 1, None, closed="left")],
         "method": [StrOptions(set(CONV_METHODS))],
-        "n_jobs": [Integral, None],
+        # joblib's convention: -1 is all cores, -2 all but one; 0 means nothing.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "random_state": ["random_state"],
     }
 

@@ -97,7 +97,12 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
         "flatten": ["boolean"],
         "padding": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "grid": [Interval(Integral, 1, None, closed="left"), "array-like", None],
-        "n_jobs": [Integral, None],
+        # joblib's convention: -1 is all cores, -2 all but one; 0 means nothing.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(

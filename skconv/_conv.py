@@ -358,6 +358,11 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
 
 def _check_bank(filters, n_channels) -> np.ndarray:
     """The user's bank as a float64 copy, or a ValueError saying what to fix."""
+    if isinstance(filters, np.ndarray) and np.iscomplexobj(filters):
+        raise ValueError(
+            "filters holds complex numbers, and casting would drop their imaginary parts; pass "
+            "real kernels, e.g. np.real(filters), np.abs(filters), or both parts as filters."
+        )
     try:
         bank = np.array(filters, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -73,13 +73,15 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None):
                 f"{resolve_image_shape(image_shape)}; leave image_shape=None for image stacks "
                 "or make it match."
             )
+        if 0 in stack_shape:
+            raise ValueError(
+                f"X is a stack of {stack_shape} images, which hold no pixels; images need at "
+                "least one row, one column and one channel."
+            )
         if not reset:
             _check_fitted_shape(estimator, stack_shape)
-        flat = validate_data(
-            estimator,
-            stack.reshape(stack.shape[0], int(np.prod(stack_shape))),
-            reset=reset,
-            dtype=FLOAT_DTYPES,
+        flat = _validate_flat(
+            estimator, stack.reshape(stack.shape[0], int(np.prod(stack_shape))), reset=reset
         )
         shape = stack_shape
     elif ndim is not None and ndim > 4:
@@ -88,7 +90,7 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None):
             "image stack (n, height, width) or (n, height, width, channels)."
         )
     else:
-        flat = validate_data(estimator, X, reset=reset, dtype=FLOAT_DTYPES)
+        flat = _validate_flat(estimator, X, reset=reset)
         if reset:
             shape = resolve_image_shape(image_shape) or (1, flat.shape[1], 1)
         else:
@@ -100,6 +102,44 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None):
                 "your images."
             )
     return flat.reshape(flat.shape[0], *shape), shape, ndim not in (3, 4)
+
+
+def _validate_flat(estimator, X, *, reset: bool) -> np.ndarray:
+    """scikit-learn's checks of a 2-D X, with the fix spelled out where its messages lack one."""
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind == "c":
+        raise ValueError(
+            "Complex data not supported: X holds complex numbers. Pass real images, e.g. "
+            "np.abs(X) or X.real, or the real and imaginary parts as two channels."
+        )
+    try:
+        flat = validate_data(
+            estimator, X, reset=reset, dtype=FLOAT_DTYPES, ensure_all_finite=False
+        )
+    except ValueError as exc:
+        if kind in ("O", "U", "S"):
+            raise ValueError(
+                f"X must hold numbers ({exc}); convert the images to a numeric array first, "
+                "e.g. np.asarray(X, dtype=float)."
+            ) from exc
+        raise
+    # A finite sum proves every value finite in one pass without a temporary array; only an
+    # infinite or NaN sum (which float32 overflow can also cause) needs the full check.
+    if not np.isfinite(flat.sum()) and not np.isfinite(flat).all():
+        n_nan = int(np.isnan(flat).sum())
+        if n_nan:
+            raise ValueError(
+                f"X contains NaN ({n_nan} values); skconv cannot convolve or pool missing "
+                "pixels. Fill them first, e.g. with sklearn.impute.SimpleImputer before the "
+                "skconv step, or np.nan_to_num(X)."
+            )
+        n_inf = int(np.isinf(flat).sum())
+        raise ValueError(
+            f"X contains infinity ({n_inf} values); skconv cannot convolve or pool infinite "
+            "pixels. Replace or clip them first, e.g. np.nan_to_num(X, posinf=high, "
+            "neginf=low) or np.clip(X, low, high)."
+        )
+    return flat
 
 
 def _check_fitted_shape(estimator, stack_shape) -> None:

@@ -84,10 +84,12 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None):
             estimator, stack.reshape(stack.shape[0], int(np.prod(stack_shape))), reset=reset
         )
         shape = stack_shape
-    elif ndim is not None and ndim > 4:
+    elif ndim is not None and (ndim < 2 or ndim > 4):
+        single = ", e.g. X.reshape(1, -1) for one flat image" if ndim == 1 else ""
         raise ValueError(
-            f"X has {ndim} dimensions; pass 2-D (n_samples, n_features) with image_shape, or an "
-            "image stack (n, height, width) or (n, height, width, channels)."
+            f"X has {ndim} dimensions, but a 2D array (n_samples, n_features) with image_shape "
+            "or an image stack (n, height, width) or (n, height, width, channels) is needed. "
+            f"Reshape your data{single}."
         )
     else:
         flat = _validate_flat(estimator, X, reset=reset)
@@ -121,6 +123,13 @@ def _validate_flat(estimator, X, *, reset: bool) -> np.ndarray:
             raise ValueError(
                 f"X must hold numbers ({exc}); convert the images to a numeric array first, "
                 "e.g. np.asarray(X, dtype=float)."
+            ) from exc
+        shape = getattr(X, "shape", (None, None))
+        if shape[0] == 0:
+            raise ValueError(f"X holds no images ({exc}); pass at least one image.") from exc
+        if shape[1] == 0:
+            raise ValueError(
+                f"X holds no pixels ({exc}); pass images of at least one pixel."
             ) from exc
         raise
     # A finite sum proves every value finite in one pass without a temporary array; only an

@@ -229,6 +229,11 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         padding = self._padding_setting()
         images, image_shape, _ = validate_images(self, X, reset=True, image_shape=self.image_shape)
         bank, bias, contrast_eps = self._build_bank(images, image_shape, padding)
+        if contrast_eps is not None and self.method == "fft":
+            raise ValueError(
+                f"filters={self.filters!r} divides each response by its window's contrast, which "
+                "only the patch-matrix product computes; use method='gemm' or 'auto'."
+            )
         pads = resolve_padding(padding, bank.shape[1:3])
         out_rows, out_cols = conv_output_shape(image_shape[:2], bank.shape[1:3], stride, pads)
         n_maps = bank.shape[0] * (image_shape[2] if bank.ndim == 3 else 1)

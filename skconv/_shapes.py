@@ -62,8 +62,11 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None):
     if ndim is None and not hasattr(X, "iloc"):
         try:
             ndim = np.asarray(X).ndim
-        except ValueError:  # ragged nesting: let check_array report it
-            ndim = None
+        except ValueError as exc:
+            raise ValueError(
+                f"X is ragged ({exc}); its rows or images differ in size. Pass a rectangular "
+                "array: resize, crop or pad the images to one shape."
+            ) from exc
     if ndim in (3, 4) and not hasattr(X, "iloc"):
         stack = np.asarray(X)
         stack_shape = stack.shape[1:] + ((1,) if stack.ndim == 3 else ())

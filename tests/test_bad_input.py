@@ -1,0 +1,489 @@
+"""Bad input, exhaustively: each row of ``BAD_INPUT`` is a test and a row of docs/bad_input.rst.
+
+A row names the estimator, the parameter or input at fault, the invalid value, the call that
+raises (fit or transform), the exact error type and excerpts that the message must contain;
+every message must also name the parameter it is about. The table in the docs is rendered from
+``BAD_INPUT``: ``test_the_docs_table_is_this_table`` fails when they disagree, and
+``python tests/test_bad_input.py`` (with skconv importable) rewrites the docs' table.
+
+The other tests here pin down what a failed ``fit`` leaves behind: an unfitted estimator, never a
+mix of two fits.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skconv import ConvFeatureExtractor, PoolTransformer
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_input.rst"
+BEGIN, END = ".. begin generated table", ".. end generated table"
+
+RNG = np.random.RandomState(0)
+IMAGES = RNG.rand(4, 6, 6)  # four 6x6 single-channel images
+MAPS = RNG.rand(4, 6, 6, 3)  # four 6x6 stacks of three maps
+
+
+@dataclass(frozen=True)
+class Row:
+    estimator: type
+    name: str  # the parameter or input at fault; the message must name it
+    value: str  # the invalid value, as the docs show it
+    stage: str  # "fit" or "transform"
+    call: Callable[[], object]
+    error: type
+    excerpts: tuple[str, ...]  # parts of the message, in order
+
+    @property
+    def id(self):
+        value = self.value.replace("`", "")
+        return f"{self.estimator.__name__}-{self.stage}-{self.name}={value}"
+
+
+def conv_fit(X=IMAGES, **params):
+    return lambda: ConvFeatureExtractor(**params).fit(X)
+
+
+def conv_transform(X, fit_on=IMAGES, **params):
+    def call():
+        conv = ConvFeatureExtractor(filters="seed", **params).fit(fit_on)
+        return conv.transform(X)
+
+    return call
+
+
+def pool_fit(X=MAPS, **params):
+    return lambda: PoolTransformer(**params).fit(X)
+
+
+def pool_transform(X, fit_on=MAPS, **params):
+    def call():
+        return PoolTransformer(**params).fit(fit_on).transform(X)
+
+    return call
+
+
+def not_allowed(estimator, name, got):
+    """The start and end of scikit-learn's InvalidParameterError message."""
+    return (f"The '{name}' parameter of {estimator.__name__} must be", f"Got {got} instead.")
+
+
+# The tables are easier to read one row per entry than as ruff would wrap them.
+# fmt: off
+C, P = ConvFeatureExtractor, PoolTransformer
+IPE = InvalidParameterError
+NAN_BANK = np.full((1, 3, 3), np.nan)
+INF_BANK = np.full((1, 3, 3), np.inf)
+
+CONV_PARAMETERS = [
+    Row(C, "filters", "`'sobel'`", "fit", conv_fit(filters="sobel"), IPE,
+        not_allowed(C, "filters", "'sobel'")),
+    Row(C, "filters", "`None`", "fit", conv_fit(filters=None), IPE,
+        not_allowed(C, "filters", "None")),
+    Row(C, "filters", "`np.ones((3, 3))`", "fit", conv_fit(filters=np.ones((3, 3))), ValueError,
+        ("filters must be a non-empty array", "got shape (3, 3)", "pass k[None]")),
+    Row(C, "filters", "`np.ones((1, 2, 3, 4, 5))`", "fit",
+        conv_fit(filters=np.ones((1, 2, 3, 4, 5))), ValueError,
+        ("filters must be a non-empty array", "got shape (1, 2, 3, 4, 5)")),
+    Row(C, "filters", "`np.ones((0, 3, 3))`", "fit", conv_fit(filters=np.ones((0, 3, 3))),
+        ValueError, ("filters must be a non-empty array", "got shape (0, 3, 3)")),
+    Row(C, "filters", "bank holding NaN", "fit", conv_fit(filters=NAN_BANK), ValueError,
+        ("filters holds NaN or infinite values; pass finite kernels.",)),
+    Row(C, "filters", "bank holding inf", "fit", conv_fit(filters=INF_BANK), ValueError,
+        ("filters holds NaN or infinite values; pass finite kernels.",)),
+    Row(C, "filters", "complex bank", "fit",
+        conv_fit(filters=np.ones((1, 3, 3), dtype=complex)), ValueError,
+        ("filters holds complex numbers", "pass real kernels, e.g. np.real(filters)")),
+    Row(C, "filters", "`[[['a']]]`", "fit", conv_fit(filters=[[["a"]]]), TypeError,
+        ("filters must be a preset name or a numeric array",)),
+    Row(C, "filters", "`np.ones((1, 3, 3, 2))` on 1-channel images", "fit",
+        conv_fit(filters=np.ones((1, 3, 3, 2))), ValueError,
+        ("filters has 2 channels but the images have 1",
+         "or a 3-D bank to apply per channel")),
+    Row(C, "padding", "`np.ones((1, 7, 3))` with `padding='valid'` on 6x6 images", "fit",
+        conv_fit(filters=np.ones((1, 7, 3)), padding="valid"), ValueError,
+        ("The kernel has 7 rows but the padded image only 6", "or more padding")),
+    Row(C, "image_shape", "`6`", "fit", conv_fit(IMAGES.reshape(4, -1), image_shape=6), IPE,
+        not_allowed(C, "image_shape", "6")),
+    Row(C, "image_shape", "`(6, 0)`", "fit",
+        conv_fit(IMAGES.reshape(4, -1), image_shape=(6, 0)), ValueError,
+        ("image_shape must be (height, width) or (height, width, channels) with positive ints",)),
+    Row(C, "image_shape", "`(6.0, 6)`", "fit",
+        conv_fit(IMAGES.reshape(4, -1), image_shape=(6.0, 6)), ValueError,
+        ("image_shape must be (height, width) or (height, width, channels) with positive ints",)),
+    Row(C, "image_shape", "`(6, 6, 1, 1)`", "fit",
+        conv_fit(IMAGES.reshape(4, -1), image_shape=(6, 6, 1, 1)), ValueError,
+        ("image_shape must be (height, width) or (height, width, channels)",)),
+    Row(C, "image_shape", "`(5, 5)` for 36 features", "fit",
+        conv_fit(IMAGES.reshape(4, -1), image_shape=(5, 5)), ValueError,
+        ("X has 36 features but image_shape (5, 5) needs 25", "set image_shape to the")),
+    Row(C, "image_shape", "`(5, 5)` for a stack of 6x6 images", "fit",
+        conv_fit(image_shape=(5, 5)), ValueError,
+        ("X is a stack of (6, 6, 1) images but image_shape is (5, 5, 1)",
+         "leave image_shape=None for image stacks or make it match")),
+    Row(C, "stride", "`0`", "fit", conv_fit(stride=0), IPE, not_allowed(C, "stride", "0")),
+    Row(C, "stride", "`1.5`", "fit", conv_fit(stride=1.5), IPE, not_allowed(C, "stride", "1.5")),
+    Row(C, "stride", "`None`", "fit", conv_fit(stride=None), IPE,
+        not_allowed(C, "stride", "None")),
+    Row(C, "stride", "`(1, 0)`", "fit", conv_fit(stride=(1, 0)), ValueError,
+        ("stride must be at least 1 on each axis; got (1, 0).",)),
+    Row(C, "stride", "`(1,)`", "fit", conv_fit(stride=(1,)), TypeError,
+        ("stride must be an int or a pair of ints (rows, cols); got (1,).",)),
+    Row(C, "stride", "`True`", "fit", conv_fit(stride=True), TypeError,
+        ("stride must be an int or a pair of ints (rows, cols); got True.",)),
+    Row(C, "stride", "`(1.0, 1)`", "fit", conv_fit(stride=(1.0, 1)), TypeError,
+        ("stride must be an int or a pair of ints",)),
+    Row(C, "padding", "`'full'`", "fit", conv_fit(padding="full"), IPE,
+        not_allowed(C, "padding", "'full'")),
+    Row(C, "padding", "`-1`", "fit", conv_fit(padding=-1), IPE, not_allowed(C, "padding", "-1")),
+    Row(C, "padding", "`(1, -1)`", "fit", conv_fit(padding=(1, -1)), ValueError,
+        ("padding must be at least 0 on each axis; got (1, -1).",)),
+    Row(C, "padding", "`(1, 2, 3)`", "fit", conv_fit(padding=(1, 2, 3)), TypeError,
+        ("padding must be an int or a pair of ints (rows, cols); got (1, 2, 3).",)),
+    Row(C, "activation", "`'tanh'`", "fit", conv_fit(activation="tanh"), IPE,
+        not_allowed(C, "activation", "'tanh'")),
+    Row(C, "normalize", "`'yes'`", "fit", conv_fit(normalize="yes"), IPE,
+        not_allowed(C, "normalize", "'yes'")),
+    Row(C, "n_filters", "`0`", "fit", conv_fit(filters="random", n_filters=0), IPE,
+        not_allowed(C, "n_filters", "0")),
+    Row(C, "n_filters", "`4` with `filters='seed'`", "fit", conv_fit(filters="seed", n_filters=4),
+        ValueError, ("filters='seed' is the tutorial's three 3x3 filters",
+                     "leave n_filters and kernel_size as None")),
+    Row(C, "n_filters", "`4` with an explicit bank", "fit",
+        conv_fit(filters=np.ones((1, 3, 3)), n_filters=4), ValueError,
+        ("n_filters and kernel_size apply to presets only",)),
+    Row(C, "n_filters", "`50` with `filters='pca'`, `kernel_size=3`", "fit",
+        conv_fit(filters="pca", n_filters=50, kernel_size=3), ValueError,
+        ("n_filters=50 exceeds the 8 orthonormal zero-sum filters",
+         "use n_filters <= 8 or larger patches")),
+    Row(C, "kernel_size", "`0`", "fit", conv_fit(filters="random", kernel_size=0), IPE,
+        not_allowed(C, "kernel_size", "0")),
+    Row(C, "kernel_size", "`(3, 0)`", "fit", conv_fit(filters="random", kernel_size=(3, 0)),
+        ValueError, ("kernel_size must be at least 1 on each axis; got (3, 0).",)),
+    Row(C, "kernel_size", "`(3, 3, 3)`", "fit", conv_fit(filters="random", kernel_size=(3, 3, 3)),
+        TypeError, ("kernel_size must be an int or a pair of ints (rows, cols)",)),
+    Row(C, "kernel_size", "`3` with an explicit bank", "fit",
+        conv_fit(filters=np.ones((1, 3, 3)), kernel_size=3), ValueError,
+        ("n_filters and kernel_size apply to presets only",)),
+    Row(C, "kernel_size", "`4` with `filters='edges'`", "fit",
+        conv_fit(filters="edges", kernel_size=4), ValueError,
+        ("edge_bank supports kernel_size 3", "or 5", "got kernel_size=(4, 4)")),
+    Row(C, "kernel_size", "`1` with `filters='gabor'`", "fit",
+        conv_fit(filters="gabor", kernel_size=1), ValueError,
+        ("gabor_bank needs at least 2 pixels per kernel", "got kernel_size=(1, 1)")),
+    Row(C, "kernel_size", "`9` with `padding='valid'` on 6x6 images", "fit",
+        conv_fit(filters="random", kernel_size=9, padding="valid"), ValueError,
+        ("The kernel has 9 rows but the padded image only 6",
+         "use a smaller kernel_size or more padding")),
+    Row(C, "n_patches", "`0`", "fit", conv_fit(filters="kmeans", n_patches=0), IPE,
+        not_allowed(C, "n_patches", "0")),
+    Row(C, "method", "`'direct'`", "fit", conv_fit(method="direct"), IPE,
+        not_allowed(C, "method", "'direct'")),
+    Row(C, "method", "`'fft'` with `filters='kmeans'`", "fit",
+        conv_fit(filters="kmeans", n_filters=4, kernel_size=3, method="fft", random_state=0),
+        ValueError, ("filters='kmeans' divides each response by its window's contrast",
+                     "use method='gemm' or 'auto'")),
+    Row(C, "n_jobs", "`0`", "fit", conv_fit(n_jobs=0), IPE, not_allowed(C, "n_jobs", "0")),
+    Row(C, "n_jobs", "`1.5`", "fit", conv_fit(n_jobs=1.5), IPE, not_allowed(C, "n_jobs", "1.5")),
+    Row(C, "random_state", "`'a'`", "fit", conv_fit(filters="random", random_state="a"), IPE,
+        not_allowed(C, "random_state", "'a'")),
+    Row(C, "random_state", "`-1`", "fit", conv_fit(filters="random", random_state=-1), IPE,
+        not_allowed(C, "random_state", "-1")),
+]
+
+POOL_PARAMETERS = [
+    Row(P, "pool_size", "`0`", "fit", pool_fit(pool_size=0), IPE,
+        not_allowed(P, "pool_size", "0")),
+    Row(P, "pool_size", "`1.5`", "fit", pool_fit(pool_size=1.5), IPE,
+        not_allowed(P, "pool_size", "1.5")),
+    Row(P, "pool_size", "`(2, 0)`", "fit", pool_fit(pool_size=(2, 0)), ValueError,
+        ("pool_size must be at least 1 on each axis; got (2, 0).",)),
+    Row(P, "pool_size", "`(2,)`", "fit", pool_fit(pool_size=(2,)), TypeError,
+        ("pool_size must be an int or a pair of ints (rows, cols); got (2,).",)),
+    Row(P, "pool_size", "`True`", "fit", pool_fit(pool_size=True), TypeError,
+        ("pool_size must be an int or a pair of ints (rows, cols); got True.",)),
+    Row(P, "pool_size", "`7` on 6x6 maps", "fit", pool_fit(pool_size=7), ValueError,
+        ("The pooling window has 7 rows but the (padded) maps only 6",
+         "use a smaller pool_size, or pool_size=None for global pooling")),
+    Row(P, "pool_size", "`(2, 7)` on 6x6 maps", "fit", pool_fit(pool_size=(2, 7)), ValueError,
+        ("The pooling window has 7 columns but the (padded) maps only 6",
+         "use a smaller pool_size")),
+    Row(P, "stride", "`0`", "fit", pool_fit(stride=0), IPE, not_allowed(P, "stride", "0")),
+    Row(P, "stride", "`(0, 1)`", "fit", pool_fit(stride=(0, 1)), ValueError,
+        ("stride must be at least 1 on each axis; got (0, 1).",)),
+    Row(P, "stride", "`(1, 2, 3)`", "fit", pool_fit(stride=(1, 2, 3)), TypeError,
+        ("stride must be an int or a pair of ints (rows, cols); got (1, 2, 3).",)),
+    Row(P, "mode", "`'median'`", "fit", pool_fit(mode="median"), IPE,
+        not_allowed(P, "mode", "'median'")),
+    Row(P, "mode", "`None`", "fit", pool_fit(mode=None), IPE, not_allowed(P, "mode", "None")),
+    Row(P, "image_shape", "`6`", "fit", pool_fit(MAPS.reshape(4, -1), image_shape=6), IPE,
+        not_allowed(P, "image_shape", "6")),
+    Row(P, "image_shape", "`(6, 0)`", "fit", pool_fit(MAPS.reshape(4, -1), image_shape=(6, 0)),
+        ValueError, ("image_shape must be (height, width) or (height, width, channels)",)),
+    Row(P, "image_shape", "`(6, 6, 4)` for 108 features", "fit",
+        pool_fit(MAPS.reshape(4, -1), image_shape=(6, 6, 4)), ValueError,
+        ("X has 108 features but image_shape (6, 6, 4) needs 144", "set image_shape to the")),
+    Row(P, "flatten", "`'no'`", "fit", pool_fit(flatten="no"), IPE,
+        not_allowed(P, "flatten", "'no'")),
+    Row(P, "padding", "`-1`", "fit", pool_fit(padding=-1), IPE, not_allowed(P, "padding", "-1")),
+    Row(P, "padding", "`(0, -1)`", "fit", pool_fit(padding=(0, -1)), ValueError,
+        ("padding must be at least 0 on each axis; got (0, -1).",)),
+    Row(P, "padding", "`(1, 1, 1)`", "fit", pool_fit(padding=(1, 1, 1)), TypeError,
+        ("padding must be an int or a pair of ints (rows, cols)",)),
+    Row(P, "padding", "`2` with `pool_size=2`", "fit", pool_fit(padding=2), ValueError,
+        ("padding (2, 2) is more than half the pooling window (2, 2)",
+         "use a smaller padding or a larger pool_size")),
+    Row(P, "grid", "`0`", "fit", pool_fit(grid=0), IPE, not_allowed(P, "grid", "0")),
+    Row(P, "grid", "`(1, 0)`", "fit", pool_fit(grid=(1, 0)), ValueError,
+        ("grid must be at least 1 on each axis; got (1, 0).",)),
+    Row(P, "grid", "`(7, 1)` on 6x6 maps", "fit", pool_fit(grid=(7, 1)), ValueError,
+        ("grid (7, 1) has more regions than the 6x6 maps have cells; use a smaller grid.",)),
+    Row(P, "n_jobs", "`0`", "fit", pool_fit(n_jobs=0), IPE, not_allowed(P, "n_jobs", "0")),
+]
+
+
+def bad_arrays(estimator, fit, transform, good):
+    """The bad array kinds at fit, and at transform after fitting on ``good``."""
+    n, rows, cols = good.shape[:3]
+    width, n_channels = good[0].size, good.shape[3] if good.ndim == 4 else 1
+    nan, inf = np.full(good.shape, np.nan), np.full(good.shape, np.inf)
+    hint_nan = ("X contains NaN", "Fill them first, e.g. with sklearn.impute.SimpleImputer")
+    hint_inf = ("X contains infinity", "Replace or clip them first")
+    hint_dims = ("but a 2D array (n_samples, n_features) with image_shape or an image stack",)
+    name = estimator.__name__
+    at_fit = [
+        ("`NaN`", fit(nan), ValueError, hint_nan),
+        ("`inf`", fit(inf), ValueError, hint_inf),
+        ("`-inf`", fit(-inf), ValueError, hint_inf),
+        ("object array of strings", fit(np.full((2, 4), "a", dtype=object)), ValueError,
+         ("X must hold numbers", "could not convert string to float",
+          "e.g. np.asarray(X, dtype=float)")),
+        ("complex", fit(good.astype(complex)), ValueError,
+         ("Complex data not supported: X holds complex numbers", "e.g. np.abs(X) or X.real")),
+        ("no samples, 2-D `(0, 36)`", fit(np.ones((0, 36))), ValueError,
+         ("X holds no images", "pass at least one image")),
+        ("no samples, stack `(0, 6, 6)`", fit(np.ones((0, 6, 6))), ValueError,
+         ("X holds no images", "pass at least one image")),
+        ("no features, 2-D `(4, 0)`", fit(np.ones((4, 0))), ValueError,
+         ("X holds no pixels", "0 feature(s)", "pass images of at least one pixel")),
+        ("empty axis, stack `(4, 0, 6)`", fit(np.ones((4, 0, 6))), ValueError,
+         ("X is a stack of (0, 6, 1) images, which hold no pixels",)),
+        ("sparse matrix", fit(scipy.sparse.csr_matrix(np.eye(4))), TypeError,
+         ("Sparse data was passed for X, but dense data is required", "'.toarray()'")),
+        ("ragged list of images", fit([np.ones((3, 3)), np.ones((3, 4))]), ValueError,
+         ("X is ragged", "Pass a rectangular array")),
+        ("1-D", fit(np.ones(5)), ValueError,
+         ("X has 1 dimensions", *hint_dims, "Reshape your data, e.g. X.reshape(1, -1)")),
+        ("`None`", fit(None), ValueError, ("X has 0 dimensions", *hint_dims)),
+        ("5-D", fit(np.ones((1, 2, 3, 4, 1))), ValueError, ("X has 5 dimensions", *hint_dims)),
+    ]
+    at_transform = [
+        ("`NaN`", transform(nan), ValueError, hint_nan),
+        ("sparse matrix", transform(scipy.sparse.csr_matrix(np.ones((2, width)))), TypeError,
+         ("Sparse data was passed for X",)),
+        ("1-D", transform(good.reshape(n, -1)[0]), ValueError,
+         ("X has 1 dimensions", "Reshape your data")),
+        (f"wrong width, 2-D `(2, {width - 1})`", transform(np.ones((2, width - 1))), ValueError,
+         (f"X has {width - 1} features, but {name} is expecting {width} features as input",)),
+        (f"wrong image size, stack `(2, {rows - 1}, {cols}, {n_channels})`",
+         transform(np.ones((2, rows - 1, cols, n_channels))), ValueError,
+         (f"X holds {rows - 1}x{cols} images, but {name} was fitted on {rows}x{cols}",
+          "resize them or refit")),
+        (f"wrong channel count, stack `(2, {rows}, {cols}, {n_channels + 1})`",
+         transform(np.ones((2, rows, cols, n_channels + 1))), ValueError,
+         (f"X has {n_channels + 1} channels, but {name} was fitted on {n_channels}",
+          "transform images with the channel count seen in fit")),
+    ]
+    return [
+        Row(estimator, "X", value, stage, call, error, excerpts)
+        for stage, rows_ in [("fit", at_fit), ("transform", at_transform)]
+        for value, call, error, excerpts in rows_
+    ] + [
+        Row(estimator, "fit", "transform before fit", "transform",
+            lambda: estimator().transform(good), NotFittedError,
+            (f"This {name} instance is not fitted yet. Call 'fit'",)),
+    ]
+
+
+CONV_ARRAYS = bad_arrays(C, conv_fit, conv_transform, IMAGES)
+POOL_ARRAYS = bad_arrays(P, pool_fit, pool_transform, MAPS)
+# fmt: on
+
+BAD_INPUT = CONV_PARAMETERS + CONV_ARRAYS + POOL_PARAMETERS + POOL_ARRAYS
+
+
+# --- the rows as tests ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", BAD_INPUT, ids=lambda row: row.id)
+def test_bad_input_raises_the_documented_error(row):
+    with pytest.raises(Exception) as caught:
+        row.call()
+    assert caught.type is row.error, f"{row.id}: {caught.type.__name__}: {caught.value}"
+    message = str(caught.value)
+    position = 0
+    for excerpt in row.excerpts:
+        found = message.find(excerpt, position)
+        assert found >= 0, f"{row.id}: {excerpt!r} not in order in {message!r}"
+        position = found + len(excerpt)
+    assert re.search(rf"(?<![\w']){re.escape(row.name)}(?!\w)|'{row.name}'", message), (
+        f"{row.id}: the message does not name {row.name}: {message!r}"
+    )
+
+
+@pytest.mark.parametrize("estimator", [C, P])
+def test_every_parameter_has_rows(estimator):
+    named = {row.name for row in BAD_INPUT if row.estimator is estimator}
+    assert set(estimator._parameter_constraints) <= named
+
+
+@pytest.mark.parametrize("estimator", [C, P])
+def test_every_bad_array_kind_has_rows(estimator):
+    values = " | ".join(
+        row.value for row in BAD_INPUT if row.estimator is estimator and row.name == "X"
+    )
+    kinds = ["NaN", "inf", "object", "complex", "no samples", "no features", "sparse"]
+    kinds += ["wrong width", "wrong channel count", "1-D", "5-D"]
+    for kind in kinds:
+        assert kind in values
+
+
+# --- what a failed fit leaves behind ----------------------------------------------------------
+
+FAILING_REFITS = [
+    (C(), {"filters": NAN_BANK}, IMAGES),
+    (C(), {"stride": (1, 0)}, IMAGES),
+    (C(), {"filters": "sobel"}, IMAGES),
+    # Fails after checking X has set n_features_in_, as does the pool_size=3 case below.
+    (C(filters="seed", padding="valid"), {}, RNG.rand(3, 2, 2)),
+    (C(), {}, np.full((3, 5, 5), np.nan)),
+    (C(filters="kmeans", n_filters=2, kernel_size=3, random_state=0), {"method": "fft"}, IMAGES),
+    (P(), {"pool_size": 9}, MAPS),
+    (P(), {"mode": "median"}, MAPS),
+    (P(pool_size=3), {}, RNG.rand(3, 2, 2, 3)),
+    (P(), {}, np.full((3, 6, 6, 3), np.inf)),
+]
+
+
+def fitted_attributes(estimator):
+    return sorted(name for name in vars(estimator) if name.endswith("_") and name[0] != "_")
+
+
+@pytest.mark.parametrize("estimator, bad_params, bad_X", FAILING_REFITS, ids=repr)
+def test_a_failed_refit_leaves_the_estimator_unfitted(estimator, bad_params, bad_X):
+    """Documented: a fit that raises drops every fitted attribute; transform then refuses."""
+    good = IMAGES if isinstance(estimator, C) else MAPS
+    estimator.fit(good)
+    assert fitted_attributes(estimator)
+    estimator.set_params(**bad_params)
+    with pytest.raises((ValueError, TypeError)):
+        estimator.fit(bad_X)
+    assert fitted_attributes(estimator) == []
+    with pytest.raises(NotFittedError):
+        estimator.transform(good)
+    # Nothing else is lost: with valid parameters it fits again as if new.
+    estimator.set_params(**type(estimator)().get_params())
+    np.testing.assert_array_equal(
+        estimator.fit_transform(good), type(estimator)().fit_transform(good)
+    )
+
+
+def test_a_failed_pipeline_refit_gives_no_partial_predictions():
+    X, y = IMAGES.reshape(4, -1), np.array([0, 1, 0, 1])
+    pipe = Pipeline(
+        [
+            ("conv", C(filters="seed", image_shape=(6, 6))),
+            ("pool", P()),
+            ("clf", LogisticRegression()),
+        ]
+    ).fit(X, y)
+    pipe.set_params(pool__pool_size=9)
+    with pytest.raises(ValueError, match="pool_size"):
+        pipe.fit(X, y)
+    with pytest.raises(NotFittedError):
+        pipe.predict(X)
+
+
+def test_a_failed_first_fit_leaves_nothing():
+    conv = C(filters=NAN_BANK)
+    with pytest.raises(ValueError):
+        conv.fit(IMAGES)
+    assert fitted_attributes(conv) == []
+
+
+def test_transform_errors_leave_the_fit_alone():
+    conv = C(filters="seed").fit(IMAGES)
+    before = conv.transform(IMAGES)
+    with pytest.raises(ValueError):
+        conv.transform(np.full_like(IMAGES, np.nan))
+    np.testing.assert_array_equal(conv.transform(IMAGES), before)
+
+
+# --- the docs' table --------------------------------------------------------------------------
+
+SECTIONS = [
+    ("ConvFeatureExtractor: parameters", CONV_PARAMETERS),
+    ("ConvFeatureExtractor: X", CONV_ARRAYS),
+    ("PoolTransformer: parameters", POOL_PARAMETERS),
+    ("PoolTransformer: X", POOL_ARRAYS),
+]
+
+
+def literal(text):
+    return f"``{text}``"
+
+
+def render_table():
+    """The reST of every row, one list-table per section."""
+    lines = [BEGIN, ""]
+    for title, rows in SECTIONS:
+        lines += [title, "~" * len(title), "", ".. list-table::", "   :header-rows: 1"]
+        lines += ["   :widths: 14 22 8 16 40", ""]
+        header = ["Parameter or input", "Invalid value", "Raised by", "Error", "Message contains"]
+        cells = [header] + [
+            [
+                literal(row.name),
+                re.sub(r"`([^`]+)`", r"``\1``", row.value),
+                f"``{row.stage}``",
+                f"``{row.error.__name__}``",
+                " … ".join(literal(excerpt) for excerpt in row.excerpts),
+            ]
+            for row in rows
+        ]
+        for cell in cells:
+            lines.append(f"   * - {cell[0]}")
+            lines += [f"     - {text}" for text in cell[1:]]
+        lines.append("")
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def documented_table(text):
+    start, stop = text.index(BEGIN), text.index(END) + len(END) + 1
+    return text[start:stop]
+
+
+def test_the_docs_table_is_this_table():
+    assert DOC.exists(), f"{DOC} is missing; run python tests/test_bad_input.py"
+    assert documented_table(DOC.read_text()) == render_table(), (
+        "docs/bad_input.rst is out of date; run python tests/test_bad_input.py"
+    )
+
+
+if __name__ == "__main__":
+    text = DOC.read_text()
+    text = text.replace(documented_table(text), render_table())
+    DOC.write_text(text)
+    sys.exit(0)

@@ -5,7 +5,8 @@ matplotlib is imported only when a function here is called, so ``import skconv``
 
 Both functions draw through :mod:`matplotlib.pyplot` (so notebooks and sphinx-gallery show the
 figure) and return the :class:`~matplotlib.figure.Figure`, to save with ``fig.savefig(path)``
-or to close with ``plt.close(fig)``.
+or to close with ``plt.close(fig)``. Given ``figure=``, a Figure or SubFigure, they draw into
+it instead, so that several grids share one picture.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _pyplot():
     return plt
 
 
-def _tile_axes(n_tiles: int, n_cols: int | None, tile_size: float, title: str | None):
+def _tile_axes(n_tiles: int, n_cols: int | None, tile_size: float, title: str | None, figure):
     """A figure with a grid of at least ``n_tiles`` axes, the unused ones hidden."""
     if n_cols is None:
         n_cols = min(n_tiles, 8)
@@ -40,14 +41,22 @@ def _tile_axes(n_tiles: int, n_cols: int | None, tile_size: float, title: str | 
     n_cols = min(n_cols, n_tiles)
     n_rows = math.ceil(n_tiles / n_cols)
     plt = _pyplot()
-    extra_height = 0.4 if title else 0.0
-    fig, axes = plt.subplots(
-        n_rows,
-        n_cols,
-        figsize=(tile_size * n_cols, tile_size * n_rows + extra_height),
-        squeeze=False,
-        layout="constrained",
-    )
+    if figure is None:
+        extra_height = 0.4 if title else 0.0
+        fig, axes = plt.subplots(
+            n_rows,
+            n_cols,
+            figsize=(tile_size * n_cols, tile_size * n_rows + extra_height),
+            squeeze=False,
+            layout="constrained",
+        )
+    elif hasattr(figure, "subplots"):
+        fig, axes = figure, figure.subplots(n_rows, n_cols, squeeze=False)
+    else:
+        raise TypeError(
+            "figure must be a matplotlib Figure or SubFigure (e.g. from fig.subfigures) or "
+            f"None; got {type(figure).__name__}."
+        )
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -95,6 +104,7 @@ def plot_filters(
     cmap: str = "RdBu_r",
     tile_size: float = 1.2,
     title: str | None = None,
+    figure=None,
 ):
     """Draw a filter bank as a grid of tiles, one per kernel.
 
@@ -116,11 +126,15 @@ ConvFeatureExtractor
         Width and height of one tile, in inches.
     title : str, default=None
         Title above the whole grid.
+    figure : matplotlib Figure or SubFigure, default=None
+        Draw into this (empty) figure, e.g. one of ``fig.subfigures(...)``, to put several
+        grids in one picture; ``tile_size`` then does not apply. ``None`` makes a new figure.
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
-        The figure, registered with :mod:`matplotlib.pyplot`.
+    fig : matplotlib.figure.Figure or matplotlib.figure.SubFigure
+        The figure drawn into: a new one registered with :mod:`matplotlib.pyplot`, or
+        ``figure``.
 
     Raises
     ------
@@ -160,7 +174,7 @@ ConvFeatureExtractor
             f"{kernels.shape}. For a single 2-D kernel k, pass k[None]."
         )
     titles = _check_titles(titles, len(kernels), "filters")
-    fig, axes = _tile_axes(len(kernels), n_cols, tile_size, title)
+    fig, axes = _tile_axes(len(kernels), n_cols, tile_size, title, figure)
     for index, (ax, kernel) in enumerate(zip(axes, kernels)):
         if kernel.ndim == 3:
             ax.imshow(_to_unit_range(kernel), interpolation="nearest")
@@ -181,6 +195,7 @@ def plot_feature_maps(
     cmap: str = "viridis",
     tile_size: float = 1.2,
     title: str | None = None,
+    figure=None,
 ):
     """Draw the feature maps of one image as a grid of tiles, optionally after the image.
 
@@ -203,11 +218,15 @@ def plot_feature_maps(
         Width and height of one tile, in inches.
     title : str, default=None
         Title above the whole grid.
+    figure : matplotlib Figure or SubFigure, default=None
+        Draw into this (empty) figure, e.g. one of ``fig.subfigures(...)``, to put several
+        grids in one picture; ``tile_size`` then does not apply. ``None`` makes a new figure.
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
-        The figure, registered with :mod:`matplotlib.pyplot`.
+    fig : matplotlib.figure.Figure or matplotlib.figure.SubFigure
+        The figure drawn into: a new one registered with :mod:`matplotlib.pyplot`, or
+        ``figure``.
 
     Raises
     ------
@@ -259,7 +278,7 @@ def plot_feature_maps(
                 f"image must have shape (H, W) or (H, W, 3); got shape {image.shape}."
             )
     n_tiles = n_maps + (image is not None)
-    fig, axes = _tile_axes(n_tiles, n_cols, tile_size, title)
+    fig, axes = _tile_axes(n_tiles, n_cols, tile_size, title, figure)
     if image is not None:
         first, axes = axes[0], axes[1:]
         if image.ndim == 3:

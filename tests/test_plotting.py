@@ -147,3 +147,21 @@ def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
         reloaded.plot_filters(seed_bank())
     with pytest.raises(ImportError, match=r'pip install "skconv\[plot\]"'):
         reloaded.plot_feature_maps(np.zeros((3, 3, 1)))
+
+
+def test_both_draw_into_subfigures_of_one_picture(tmp_path):
+    fig = plt.figure(figsize=(6, 3))
+    left, right = fig.subfigures(1, 2)
+    bank = seed_bank()
+    maps = np.random.RandomState(5).rand(5, 3, 3)
+    assert plot_filters(bank, figure=left, title="filters") is left
+    assert plot_feature_maps(maps, figure=right, n_cols=3) is right
+    assert len(left.axes) == 3 and len(right.axes) == 3
+    assert left.get_suptitle() == "filters"
+    np.testing.assert_array_equal(right.axes[2].images[0].get_array(), maps[:, :, 2])
+    fig.savefig(tmp_path / "both.png")
+
+
+def test_figure_must_be_a_matplotlib_figure():
+    with pytest.raises(TypeError, match="figure must be a matplotlib Figure or SubFigure"):
+        plot_filters(seed_bank(), figure="new")

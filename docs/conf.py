@@ -1,0 +1,147 @@
+"""Sphinx configuration for skconv's documentation.
+
+Build with ``sphinx-build -W --keep-going -b html docs docs/_build/html`` after
+``pip install -e ".[docs]"``; it executes every gallery example under ``examples/``.
+"""
+
+import doctest
+import os
+import re
+import sys
+from pathlib import Path
+
+from sphinx.util import logging
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS.parent))
+
+import skconv  # noqa: E402
+import skconv.filters  # noqa: E402
+import skconv.plotting  # noqa: E402
+
+project = "skconv"
+author = "the skconv developers"
+copyright = "the skconv developers (BSD-3-Clause)"
+release = skconv.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.doctest",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+default_role = "literal"
+
+# -- API reference ----------------------------------------------------------------------------
+autosummary_generate = True
+autodoc_typehints = "none"  # numpydoc sections already give the types
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+# -- Doctests ---------------------------------------------------------------------------------
+# Docstring examples run under ``pytest --doctest-modules``; the doctest builder runs only the
+# ``.. doctest::`` blocks of these pages, so nothing is run twice.
+doctest_test_doctest_blocks = ""
+doctest_global_setup = "import numpy as np"
+# As pytest runs the docstrings (pyproject.toml): ELLIPSIS and NORMALIZE_WHITESPACE.
+doctest_default_flags = (
+    doctest.ELLIPSIS
+    | doctest.NORMALIZE_WHITESPACE
+    | doctest.IGNORE_EXCEPTION_DETAIL
+    | doctest.DONT_ACCEPT_TRUE_FOR_1
+)
+
+# -- Links to numpy, scikit-learn and scikit-image --------------------------------------------
+# Their inventories (objects.inv) live on their websites, and none ships inside the installed
+# packages. A build without network access (CI here reaches only package registries) would
+# fail to fetch them, and Sphinx reports that as a warning, which -W turns into an error. So
+# the links are opt-in: set SKCONV_DOCS_INTERSPHINX=1 where the websites can be reached. Without
+# it, references such as :class:`~sklearn.pipeline.Pipeline` render as code, unlinked.
+INTERSPHINX_TARGETS = {
+    "python": "https://docs.python.org/3",
+    "numpy": "https://numpy.org/doc/stable",
+    "scipy": "https://docs.scipy.org/doc/scipy",
+    "sklearn": "https://scikit-learn.org/stable",
+    "skimage": "https://scikit-image.org/docs/stable",
+    "matplotlib": "https://matplotlib.org/stable",
+}
+if os.environ.get("SKCONV_DOCS_INTERSPHINX") == "1":
+    intersphinx_mapping = {name: (url, None) for name, url in INTERSPHINX_TARGETS.items()}
+else:
+    intersphinx_mapping = {}
+
+# -- Gallery ----------------------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "doc_module": ("skconv",),
+    "reference_url": {"skconv": None},
+    "backreferences_dir": "generated/backreferences",
+    "remove_config_comments": True,
+    "min_reported_time": 1,
+    "abort_on_example_error": False,
+    "only_warn_on_example_error": False,
+}
+
+# -- HTML -------------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"skconv {release}"
+html_static_path = ["_static"]
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+}
+html_show_sourcelink = False
+
+# -- Every public name must be in the API reference -------------------------------------------
+API_PAGE = DOCS / "api.rst"
+PUBLIC_MODULES = {
+    "skconv": [name for name in skconv.__all__ if name != "__version__"],
+    "skconv.filters": skconv.filters.__all__,
+    "skconv.plotting": skconv.plotting.__all__,
+}
+
+
+def check_api_reference(app):
+    """Warn (an error under -W) about a public name that docs/api.rst does not list."""
+    logger = logging.getLogger(__name__)
+    listed = set(re.findall(r"^\s+([\w.]+)\s*$", API_PAGE.read_text(), flags=re.M))
+    for module, names in PUBLIC_MODULES.items():
+        for name in names:
+            qualified = f"{module}.{name}"
+            if name not in listed and qualified not in listed:
+                logger.warning(
+                    "%s is public (in %s.__all__) but docs/api.rst does not list it; add it "
+                    "to the autosummary of its section.",
+                    qualified,
+                    module,
+                )
+
+
+# numpydoc writes a parameter's or attribute's type as reST, where a word ending in "_" is a
+# link to a target of that name: "ndarray of shape (n_features_in_,)" would be an error. Quote
+# such names (fitted attributes) on "name : type" lines, before numpydoc reads the docstring.
+TYPE_LINE = re.compile(r"^\s*\*{0,2}\w+\*{0,2}\s+:\s")
+TRAILING_UNDERSCORE_NAME = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?=[,)\]\s]|$)")
+
+
+def quote_attribute_names_in_types(app, what, name, obj, options, lines):
+    for index, line in enumerate(lines):
+        if TYPE_LINE.match(line):
+            head, sep, type_text = line.partition(" : ")
+            lines[index] = head + sep + TRAILING_UNDERSCORE_NAME.sub(r"``\1``", type_text)
+
+
+def setup(app):
+    app.connect("builder-inited", check_api_reference)
+    # Before numpydoc's own handler (default priority 500) turns the sections into reST.
+    app.connect("autodoc-process-docstring", quote_attribute_names_in_types, priority=400)

@@ -1,0 +1,197 @@
+"""Concurrency and determinism: threads, n_jobs, batch sizes and random_state.
+
+The promises tested here:
+
+- one fitted pipeline used from many threads at once gives the outputs it gives sequentially,
+  bit for bit;
+- ``n_jobs`` never changes a result (threads share out the same work items, so they run the
+  same operations): bitwise equal;
+- splitting X into batches changes at most the rounding of the dot products (the matrix product
+  may block a different number of rows differently): within ``BATCH_ULPS * eps * K * max|x| *
+  max|k|`` for a kernel of ``K`` elements. Measured on this project's CI machine: 0, every batch
+  size gave bitwise equal maps;
+- learned banks are identical for the same ``random_state`` (an int, or a fresh
+  ``RandomState`` seeded alike), whatever the BLAS thread count, and differ for other data or
+  another seed.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from skconv import ConvFeatureExtractor, PoolTransformer
+
+N_THREADS = 8
+CALLS_PER_THREAD = 4
+BATCH_ULPS = 4
+
+CONV_SETTINGS = [
+    {"filters": "gabor", "n_filters": 6, "kernel_size": 5, "method": "gemm"},
+    {"filters": "gabor", "n_filters": 4, "kernel_size": 11, "method": "fft"},
+    {"filters": "random", "n_filters": 4, "kernel_size": (4, 3), "stride": 2, "random_state": 0},
+    {"filters": "kmeans", "n_filters": 6, "kernel_size": 3, "random_state": 0,
+     "activation": "triangle"},
+    {"filters": "pca", "n_filters": 4, "kernel_size": 5, "padding": "valid", "random_state": 0},
+]  # fmt: skip
+SETTING_IDS = ["gemm", "fft", "random-stride", "kmeans-triangle", "pca-valid"]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:600], y[:600]
+
+
+def make_pipeline(conv_params, n_jobs=None):
+    return Pipeline(
+        [
+            ("conv", ConvFeatureExtractor(image_shape=(8, 8), n_jobs=n_jobs, **conv_params)),
+            ("pool", PoolTransformer(mode="avg", pool_size=3, stride=1, n_jobs=n_jobs)),
+            ("clf", LogisticRegression(max_iter=200)),
+        ]
+    )
+
+
+def blas_threads():
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+@pytest.fixture(autouse=True)
+def keep_blas_threads():
+    """Restore BLAS's thread count after each test.
+
+    Concurrent transforms with ``n_jobs > 1`` each limit BLAS to one thread and restore the
+    count they saw on entry, which can be another call's limit: BLAS may stay at one thread
+    afterwards (a slowdown for the rest of the session, not a wrong result).
+    """
+    with threadpool_limits(limits=max(blas_threads(), default=1), user_api="blas"):
+        yield
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_jobs", [None, 2])
+@pytest.mark.parametrize("conv_params", CONV_SETTINGS[:2] + CONV_SETTINGS[3:4], ids=repr)
+def test_one_pipeline_from_many_threads_gives_identical_outputs(digits, conv_params, n_jobs):
+    X, y = digits
+    pipe = make_pipeline(conv_params, n_jobs=n_jobs).fit(X[:400], y[:400])
+    slices = [slice(400, 600), slice(400, 401), slice(450, 520), slice(0, 600)]
+    expected = [pipe.predict_proba(X[s]) for s in slices]
+    expected_maps = pipe[:-1].transform(X[400:])
+    start = threading.Barrier(N_THREADS)
+
+    def work(thread):
+        start.wait()  # every thread calls at the same moment
+        results = []
+        for call in range(CALLS_PER_THREAD):
+            index = (thread + call) % len(slices)
+            results.append((index, pipe.predict_proba(X[slices[index]])))
+        return results, pipe[:-1].transform(X[400:])
+
+    with ThreadPoolExecutor(max_workers=N_THREADS) as executor:
+        outcomes = list(executor.map(work, range(N_THREADS)))
+    assert len(outcomes) == N_THREADS
+    for results, maps in outcomes:
+        assert len(results) == CALLS_PER_THREAD
+        for index, probabilities in results:
+            np.testing.assert_array_equal(probabilities, expected[index])
+        np.testing.assert_array_equal(maps, expected_maps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("conv_params", CONV_SETTINGS, ids=SETTING_IDS)
+def test_n_jobs_never_changes_the_maps(conv_params, dtype):
+    images = np.random.RandomState(0).rand(37, 20, 20).astype(dtype)
+    expected = ConvFeatureExtractor(**conv_params).fit(images).transform(images)
+    for n_jobs in [2, 3, -1]:
+        conv = ConvFeatureExtractor(n_jobs=n_jobs, **conv_params).fit(images)
+        np.testing.assert_array_equal(conv.transform(images), expected)
+    pooled = PoolTransformer(mode="avg", pool_size=3, stride=2).fit_transform(expected)
+    for n_jobs in [2, -1]:
+        pool = PoolTransformer(mode="avg", pool_size=3, stride=2, n_jobs=n_jobs)
+        np.testing.assert_array_equal(pool.fit_transform(expected), pooled)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("conv_params", CONV_SETTINGS, ids=SETTING_IDS)
+def test_batch_sizes_change_at_most_the_rounding(conv_params, dtype):
+    images = np.random.RandomState(0).rand(37, 20, 20).astype(dtype)
+    conv = ConvFeatureExtractor(**conv_params).fit(images)
+    expected = conv.transform(images)
+    bank = conv.filters_
+    scale = np.abs(images).max() * np.abs(bank).max() * bank[0].size
+    if conv.contrast_eps_ is not None:  # responses are divided by sqrt(variance + eps)
+        scale /= np.sqrt(conv.contrast_eps_)
+    bound = BATCH_ULPS * np.finfo(dtype).eps * scale
+    for batch in [1, 5, 16]:
+        batched = np.concatenate(
+            [conv.transform(images[i : i + batch]) for i in range(0, len(images), batch)]
+        )
+        assert batched.dtype == expected.dtype
+        np.testing.assert_allclose(batched, expected, rtol=0, atol=bound)
+    pool = PoolTransformer(mode="avg", pool_size=3, stride=2).fit(expected)
+    pooled = pool.transform(expected)
+    batched = np.concatenate([pool.transform(expected[i : i + 5]) for i in range(0, 37, 5)])
+    np.testing.assert_allclose(batched, pooled, rtol=0, atol=BATCH_ULPS * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("preset", ["kmeans", "pca"])
+def test_learned_banks_are_reproducible_and_follow_seed_and_data(digits, preset):
+    X, _ = digits
+
+    def bank(random_state, data=X):
+        conv = ConvFeatureExtractor(
+            filters=preset, image_shape=(8, 8), n_patches=2000, random_state=random_state
+        )
+        return conv.fit(data).filters_
+
+    reference = bank(0)
+    np.testing.assert_array_equal(bank(0), reference)
+    np.testing.assert_array_equal(bank(np.random.RandomState(0)), reference)
+    with threadpool_limits(limits=1):
+        np.testing.assert_array_equal(bank(0), reference)
+    assert not np.array_equal(bank(1), reference)
+    assert not np.array_equal(bank(0, X[::-1]), reference)
+
+
+def test_random_bank_is_reproducible_and_follows_the_seed():
+    images = np.random.RandomState(0).rand(3, 9, 9)
+
+    def bank(random_state):
+        conv = ConvFeatureExtractor(filters="random", random_state=random_state)
+        return conv.fit(images).filters_
+
+    np.testing.assert_array_equal(bank(3), bank(np.random.RandomState(3)))
+    assert not np.array_equal(bank(3), bank(4))
+
+
+def test_a_shared_random_state_instance_moves_on_and_clone_keeps_it(digits):
+    """scikit-learn's convention: a RandomState instance is consumed by each fit."""
+    X, _ = digits
+    state = np.random.RandomState(0)
+    conv = ConvFeatureExtractor(filters="kmeans", image_shape=(8, 8), n_patches=2000,
+                                random_state=state)  # fmt: skip
+    first = conv.fit(X).filters_.copy()
+    second = conv.fit(X).filters_
+    assert not np.array_equal(first, second)
+    assert clone(conv).random_state is not None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_scores_do_not_depend_on_n_jobs(digits):
+    X, y = digits
+    grid = {
+        "conv__filters": ["seed", "edges"],
+        "pool__pool_size": [2, None],
+    }
+    search = GridSearchCV(make_pipeline({"filters": "seed"}), grid, cv=3)
+    sequential = search.fit(X[:300], y[:300]).cv_results_["mean_test_score"]
+    parallel = clone(search).set_params(n_jobs=2).fit(X[:300], y[:300])
+    np.testing.assert_array_equal(parallel.cv_results_["mean_test_score"], sequential)

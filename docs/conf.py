@@ -88,6 +88,8 @@ sphinx_gallery_conf = {
     "backreferences_dir": "generated/backreferences",
     "remove_config_comments": True,
     "min_reported_time": 1,
+    # Pictures and printed output only: no repr of a cell's last value (figures, pipelines).
+    "capture_repr": (),
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
 }

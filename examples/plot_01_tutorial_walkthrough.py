@@ -134,3 +134,4 @@ steps = make_pipeline(
 X = nine.reshape(1, -1)  # scikit-learn's layout: one row of 35 pixels per image
 print(X.shape, "->", steps.fit_transform(X).shape)
 assert np.array_equal(steps.fit_transform(X), features)
+# sphinx_gallery_thumbnail_number = 3

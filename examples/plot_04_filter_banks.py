@@ -98,3 +98,4 @@ print(mine.shape)
 conv = ConvFeatureExtractor(mine, image_shape=(8, 8), activation="abs").fit(X)
 fig = plot_filters(conv, title="seed + edges: a bank of seven 3x3 filters")
 plt.show()
+# sphinx_gallery_thumbnail_number = 3

@@ -83,3 +83,4 @@ axes[1].set_title("5 regions from the pooled colour features")
 for ax in axes:
     ax.set_axis_off()
 plt.show()
+# sphinx_gallery_thumbnail_number = 4

@@ -42,10 +42,10 @@ y_train, y_test = digits.target[:half], digits.target[half:]
 
 banks = ["seed", "edges", "gabor", "random", "pca", "kmeans"]
 poolings = {
-    "max\nstride 2": PoolTransformer(pool_size=2, stride=2, mode="max"),
-    "avg\nstride 2": PoolTransformer(pool_size=2, stride=2, mode="avg"),
-    "max\nstride 1": PoolTransformer(pool_size=2, stride=1, mode="max"),
-    "avg\nstride 1": PoolTransformer(pool_size=2, stride=1, mode="avg"),
+    "max, stride 2": PoolTransformer(pool_size=2, stride=2, mode="max"),
+    "avg, stride 2": PoolTransformer(pool_size=2, stride=2, mode="avg"),
+    "max, stride 1": PoolTransformer(pool_size=2, stride=1, mode="max"),
+    "avg, stride 1": PoolTransformer(pool_size=2, stride=1, mode="avg"),
 }
 param_grid = [
     # The seed bank is three fixed 3x3 filters: it has no size to choose.
@@ -92,7 +92,7 @@ for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_
 
 fig, ax = plt.subplots(figsize=(6.5, 5), layout="constrained")
 image = ax.imshow(scores, cmap="viridis")
-ax.set_xticks(range(len(poolings)), list(poolings))
+ax.set_xticks(range(len(poolings)), [name.replace(", ", "\n") for name in poolings])
 ax.set_yticks(range(len(banks)), banks)
 ax.set_xlabel("2x2 pooling")
 ax.set_ylabel("filter bank")

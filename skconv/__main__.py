@@ -12,6 +12,7 @@ import argparse
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -38,8 +39,9 @@ SEARCHED_POOLS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    invoked_as_script = Path(sys.argv[0]).name == "skconv"
     parser = argparse.ArgumentParser(
-        prog="python -m skconv",
+        prog="skconv" if invoked_as_script else "python -m skconv",
         description=(
             "Fit a ConvFeatureExtractor + PoolTransformer + StandardScaler + classifier "
             "pipeline on the digits bundled with scikit-learn (first half to train, second "

@@ -48,7 +48,6 @@ numpydoc_class_members_toctree = False
 # Docstring examples run under ``pytest --doctest-modules``; the doctest builder runs only the
 # ``.. doctest::`` blocks of these pages, so nothing is run twice.
 doctest_test_doctest_blocks = ""
-doctest_global_setup = "import numpy as np"
 # As pytest runs the docstrings (pyproject.toml): ELLIPSIS and NORMALIZE_WHITESPACE.
 doctest_default_flags = (
     doctest.ELLIPSIS

@@ -16,11 +16,12 @@ Convolution here is cross-correlation (no kernel flip), as in ``scipy.signal.cor
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import effective_n_jobs
 from numpy.lib.stride_tricks import sliding_window_view
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 Pair = tuple[int, int]
 Padding = tuple[Pair, Pair]
@@ -29,13 +30,21 @@ ACTIVATIONS = ("relu", "abs", "crelu", "triangle")
 CONV_METHODS = ("auto", "gemm", "fft")
 POOL_MODES = ("max", "avg")
 
-# The patch matrix of one work item stays near this size so that it is still in cache when the
-# matrix product reads it back.
-DEFAULT_CHUNK_BYTES = 4 * 2**20
+# The scratch of one work item (patch matrix, product of spectra) stays near this size so that
+# it is still in cache when it is read back.
+DEFAULT_CHUNK_BYTES = 2 * 2**20
+# Pooling's intermediate is smaller than its input; a few images at a time keep it in L2.
+POOL_CHUNK_BYTES = 2**19
 
-# Below this many kernel elements per channel the patch-matrix product wins on 2-core machines;
-# from here on the FFT's cost, which does not grow with the kernel, is lower.
-FFT_MIN_KERNEL_ELEMENTS = 121
+# With this many channels or more, patch matrices are built row-major (whole pixels copied at
+# once); with fewer, transposed (the copy writes long contiguous runs). Measured crossover.
+ROW_LAYOUT_MIN_CHANNELS = 3
+
+# The cost rule: the estimated seconds of each algorithm are these weights times the counts of
+# _cost_terms. Fitted to float32 timings on one core of a 2-core AMD EPYC (Zen 4) with OpenBLAS
+# by benchmarks/cost_rule.py.
+GEMM_COST_WEIGHTS = (1.71e-11, 5.25e-10, 5.36e-10, 1.75e-05)
+FFT_COST_WEIGHTS = (2.08e-10, 7.4e-10, 1.65e-09, 4.56e-10, 1.75e-18)
 
 
 def resolve_padding(padding: str | Pair, kernel_shape: Pair) -> Padding:
@@ -112,17 +121,95 @@ def n_output_maps(n_filters: int, activation: str | None) -> int:
     return 2 * n_filters if activation == "crelu" else n_filters
 
 
-def choose_conv_method(kernel_shape: Pair, contrast_eps: float | None) -> str:
-    """The algorithm ``convolve(method="auto")`` runs for a kernel of this size.
+def choose_conv_method(
+    kernel_shape: Pair,
+    contrast_eps: float | None = None,
+    *,
+    image_shape: Pair = (64, 64),
+    n_images: int = 100,
+    n_channels: int = 1,
+    n_filters: int = 8,
+    stride: Pair = (1, 1),
+    padding: Padding = ((0, 0), (0, 0)),
+) -> str:
+    """The algorithm ``convolve(method="auto")`` runs: the one with the lower estimated time.
+
+    The patch-matrix product ("gemm") costs, per output position, a multiply-add per kernel
+    element, channel and filter, a copy of the patch and the write of the outputs. The FFT
+    costs, per image, a transform of the padded size for every channel (forward) and filter
+    (inverse), a product of spectra that sums the channels for every filter, and the write of
+    every position's response (stride only subsamples them); once per call, the transforms of
+    the bank. Each algorithm's estimate is a weighted sum of these counts, with the weights
+    fitted to timings on the machine in the performance page of the documentation (float32,
+    one thread) by ``benchmarks/cost_rule.py``.
+
+    Parameters
+    ----------
+    kernel_shape : pair of int
+        Kernel rows and columns.
+    contrast_eps : float or None, default=None
+        Contrast normalisation needs the patch matrix, so it always means ``"gemm"``.
+    image_shape : pair of int, default=(64, 64)
+        Image rows and columns, before padding.
+    n_images : int, default=100
+        Images in the call: the bank's transforms are shared by all of them.
+    n_channels : int, default=1
+        Channels of the images (and of the full bank).
+    n_filters : int, default=8
+        Filters in the full bank.
+    stride : pair of int, default=(1, 1)
+    padding : ((top, bottom), (left, right)), default no padding
+
+    Returns
+    -------
+    method : {"gemm", "fft"}
 
     Examples
     --------
-    >>> choose_conv_method((5, 5), None), choose_conv_method((15, 15), None)
-    ('gemm', 'fft')
+    >>> choose_conv_method((5, 5), image_shape=(28, 28), n_images=10000, n_filters=32)
+    'gemm'
+    >>> choose_conv_method((15, 15), image_shape=(512, 512), n_images=8, n_filters=8)
+    'fft'
+    >>> choose_conv_method((15, 15), 1e-2, image_shape=(512, 512), n_images=8, n_filters=8)
+    'gemm'
     """
-    if contrast_eps is None and kernel_shape[0] * kernel_shape[1] >= FFT_MIN_KERNEL_ELEMENTS:
-        return "fft"
-    return "gemm"
+    if contrast_eps is not None:
+        return "gemm"
+    gemm_terms, fft_terms = _cost_terms(
+        image_shape, kernel_shape, n_images, n_channels, n_filters, stride, padding
+    )
+    gemm = np.dot(GEMM_COST_WEIGHTS, gemm_terms)
+    fft = np.dot(FFT_COST_WEIGHTS, fft_terms)
+    return "fft" if fft < gemm else "gemm"
+
+
+def _cost_terms(image_shape, kernel_shape, n_images, n_channels, n_filters, stride, padding):
+    """The counts that each algorithm's time is a weighted sum of (see choose_conv_method)."""
+    out_rows, out_cols = conv_output_shape(image_shape, kernel_shape, stride, padding)
+    positions = n_images * out_rows * out_cols
+    patch_size = kernel_shape[0] * kernel_shape[1] * n_channels
+    gemm = (positions * patch_size * n_filters, positions * patch_size, positions * n_filters, 1)
+    fft_rows, fft_cols = _fft_shape(image_shape, padding)
+    points = fft_rows * fft_cols
+    transform = points * np.log2(max(points, 2))
+    fft = (
+        n_images * transform * (n_channels + n_filters),
+        n_images * fft_rows * (fft_cols // 2 + 1) * n_channels * n_filters,
+        n_images * points * n_filters,
+        transform * n_channels * n_filters,
+        1,
+    )
+    return gemm, fft
+
+
+def _fft_shape(image_shape: Pair, padding: Padding) -> Pair:
+    """Transform size: the padded image, rounded up to a size pocketfft is fast at."""
+    import scipy.fft
+
+    return tuple(
+        scipy.fft.next_fast_len(size + before + after, real=True)
+        for size, (before, after) in zip(image_shape, padding)
+    )
 
 
 def convolve(
@@ -162,17 +249,32 @@ def convolve(
         Together with zero-sum filters this reproduces the per-patch normalisation that
         learned banks are fitted on.
     method : {"auto", "gemm", "fft"}, default="auto"
-        ``"gemm"`` multiplies a patch matrix by the bank, chunk by chunk; ``"fft"`` multiplies
-        spectra. ``"auto"`` follows :func:`choose_conv_method`.
-    chunk_bytes : int, default=4 MiB
-        Size of the scratch patch matrix of one work item.
+        ``"gemm"`` multiplies a patch matrix by the bank, a block of output rows at a time;
+        ``"fft"`` multiplies spectra, a few images at a time. ``"auto"`` follows
+        :func:`choose_conv_method`.
+    chunk_bytes : int, default=2 MiB
+        Size of the scratch of one work item (the patch matrix, or the product of spectra);
+        each thread allocates its scratch once. Items never go below one output row (gemm) or
+        one image (fft), so the scratch can exceed this for huge images.
     n_jobs : int, default=1
-        Threads that share the work; BLAS is limited to one thread each meanwhile.
+        Threads that share the work items (``-1``: all cores). BLAS runs single-threaded
+        meanwhile, whatever ``n_jobs`` is, and every item is computed the same way, so the
+        maps do not depend on ``n_jobs``.
 
     Returns
     -------
     maps : ndarray of shape (n_images, out_rows, out_cols, n_maps)
         In the images' dtype, allocated once in this final layout.
+
+    See Also
+    --------
+    choose_conv_method : The cost rule behind ``method="auto"``.
+
+    Notes
+    -----
+    Beyond the input and the output, the working set is at most about ``n_jobs`` times
+    ``chunk_bytes`` (plus a zero-padded copy of the rows an item reads when there is padding),
+    whatever the number of images.
 
     Examples
     --------
@@ -182,9 +284,17 @@ def convolve(
     array([[10., 14., 18.],
            [26., 30., 34.],
            [42., 46., 50.]])
+    >>> np.allclose(convolve(images, box, method="fft"), convolve(images, box, method="gemm"))
+    True
     """
+    if method not in CONV_METHODS:
+        raise ValueError(f"method must be one of {CONV_METHODS}; got {method!r}.")
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS} or None; got {activation!r}.")
+    if method == "fft" and contrast_eps is not None:
+        raise ValueError("contrast_eps needs method='gemm' or 'auto'.")
     dtype = images.dtype
-    n_images, height, width, _ = images.shape
+    n_images, height, width, n_channels = images.shape
     kernel_shape = bank.shape[1:3]
     out_rows, out_cols = conv_output_shape((height, width), kernel_shape, stride, padding)
 
@@ -200,31 +310,113 @@ def convolve(
         return maps
 
     if method == "auto":
-        method = choose_conv_method(kernel_shape, contrast_eps)
-    if method == "fft" and contrast_eps is not None:
-        raise ValueError("contrast_eps needs method='gemm' or 'auto'.")
-    if method == "gemm":
-        run_item = _gemm_worker(images, bank, maps, stride, padding, contrast_eps, chunk_bytes)
-        items = _row_blocks(
-            n_images, out_rows, out_cols * bank[0].size * dtype.itemsize, chunk_bytes
+        method = choose_conv_method(
+            kernel_shape,
+            contrast_eps,
+            image_shape=(height, width),
+            n_images=n_images,
+            n_channels=n_channels,
+            n_filters=n_maps,
+            stride=stride,
+            padding=padding,
         )
-    elif method == "fft":
-        run_item = _fft_worker(images, bank, maps, stride, padding)
-        items = [(start, start + 1, 0, out_rows) for start in range(n_images)]
-    else:
-        raise ValueError(f"method must be one of {CONV_METHODS}; got {method!r}.")
+    plan_type = _GemmPlan if method == "gemm" else _FftPlan
+    plan = plan_type(images, bank, maps, stride, padding, contrast_eps, chunk_bytes)
 
-    def run_items(group):
+    def run_group(group, workers):
+        scratch = plan.allocate_scratch()
         for item in group:
-            block = run_item(item)
+            block = plan.run(item, scratch, workers)
             _finish(block, bias, activation)
 
-    _run_in_threads(run_items, items, n_jobs)
+    _run_in_threads(run_group, plan.items, n_jobs)
     return maps
 
 
+class _GemmPlan:
+    """Patch matrix times bank, a block of output rows of one or more images per item.
+
+    The patch matrix is copied from a strided view of the windows into a scratch buffer that
+    each thread allocates once. With few channels it is laid out transposed,
+    ``(patch element, position)``, so that the copy writes long contiguous runs; with many
+    channels row-major, ``(position, patch element)``, so that it moves whole pixels.
+    """
+
+    def __init__(self, images, bank, maps, stride, padding, contrast_eps, chunk_bytes):
+        self.images, self.maps = images, maps
+        self.stride, self.padding, self.contrast_eps = stride, padding, contrast_eps
+        n_maps, self.kernel_rows, self.kernel_cols, n_channels = bank.shape
+        # Patch elements are ordered (kernel row, kernel col, channel); the weights follow.
+        self.weights = np.ascontiguousarray(bank.transpose(1, 2, 3, 0).reshape(-1, n_maps))
+        self.transposed = n_channels < ROW_LAYOUT_MIN_CHANNELS
+        n_images, out_rows, out_cols, _ = maps.shape
+        patch_row_bytes = out_cols * self.weights.shape[0] * maps.itemsize
+        self.items = _row_blocks(n_images, out_rows, patch_row_bytes, chunk_bytes)
+        first_images, first_rows = _item_extent(self.items[0])
+        self.patch_size = first_images * first_rows * out_cols * self.weights.shape[0]
+        (top, bottom), (left, right) = padding
+        self.needs_padding = top + bottom + left + right > 0
+        read_rows = (first_rows - 1) * stride[0] + self.kernel_rows
+        self.padded_size = first_images * read_rows * (images.shape[2] + left + right)
+        self.padded_size *= n_channels
+
+    def allocate_scratch(self):
+        dtype = self.maps.dtype
+        padded = np.empty(self.padded_size, dtype) if self.needs_padding else None
+        return np.empty(self.patch_size, dtype), padded
+
+    def run(self, item, scratch, workers):
+        patch_buffer, padded_buffer = scratch
+        image_start, image_stop, row_start, row_stop = item
+        source = _padded_source(
+            self.images, item, self.kernel_rows, self.stride, self.padding, padded_buffer
+        )
+        n_images, n_rows = _item_extent(item)
+        out_cols = self.maps.shape[2]
+        n_positions = n_images * n_rows * out_cols
+        # windows[n, r, c, channel, i, j] is input (r * row_step + i, c * col_step + j).
+        windows = sliding_window_view(source, (self.kernel_rows, self.kernel_cols), axis=(1, 2))
+        windows = windows[:, :: self.stride[0], :: self.stride[1]][:, :n_rows, :out_cols]
+        # The patch matrix is one copy of the windows, which numpy walks in the destination's
+        # memory order: (i, j, channel, n, r, c) when transposed, else (n, r, c, i, j, channel).
+        order = (4, 5, 3, 0, 1, 2) if self.transposed else (0, 1, 2, 4, 5, 3)
+        windows = windows.transpose(order)
+        patches = patch_buffer[: windows.size].reshape(windows.shape)
+        np.copyto(patches, windows)
+        if self.transposed:
+            matrix = patches.reshape(-1, n_positions).T
+        else:
+            matrix = patches.reshape(n_positions, -1)
+        block = self.maps[image_start:image_stop, row_start:row_stop]
+        responses = block.reshape(n_positions, -1)
+        np.matmul(matrix, self.weights, out=responses)
+        if self.contrast_eps is not None:
+            _divide_by_window_std(responses, matrix, self.contrast_eps)
+        return block
+
+
+def _divide_by_window_std(responses, matrix, contrast_eps):
+    """Divide each row of responses by the std of its patch (a row of ``matrix``)."""
+    size = matrix.shape[1]
+    mean = matrix.sum(axis=1) / size
+    variance = np.einsum("ij,ij->i", matrix, matrix) / size - mean * mean
+    np.maximum(variance, 0, out=variance)
+    variance += contrast_eps
+    responses /= np.sqrt(variance)[:, None]
+
+
+def _item_extent(item) -> Pair:
+    """Images and output rows of a work item."""
+    image_start, image_stop, row_start, row_stop = item
+    return image_stop - image_start, row_stop - row_start
+
+
 def _row_blocks(n_images: int, out_rows: int, bytes_per_row: int, chunk_bytes: int) -> list:
-    """Split the output into ``(image_start, image_stop, row_start, row_stop)`` items."""
+    """Split the output into ``(image_start, image_stop, row_start, row_stop)`` items.
+
+    Whole images when at least one fits in ``chunk_bytes``, otherwise blocks of rows of one
+    image; never less than one row.
+    """
     rows_per_item = max(1, chunk_bytes // max(bytes_per_row, 1))
     if rows_per_item >= out_rows:
         images_per_item = rows_per_item // out_rows
@@ -239,75 +431,106 @@ def _row_blocks(n_images: int, out_rows: int, bytes_per_row: int, chunk_bytes: i
     ]
 
 
-def _padded_rows(
-    images, image_start, image_stop, row_start, row_stop, kernel_rows, stride, padding
-):
-    """The zero-padded input rows that output rows ``row_start:row_stop`` read."""
+def _padded_source(images, item, kernel_rows, stride, padding, buffer):
+    """The zero-padded input rows that an item's output rows read.
+
+    A view of ``images`` when no zeros are needed, else a copy into ``buffer`` with only the
+    zero border written besides the image.
+    """
+    image_start, image_stop, row_start, row_stop = item
     (top, _), (left, right) = padding
+    height, width, n_channels = images.shape[1:]
     first = row_start * stride[0] - top
-    last = (row_stop - 1) * stride[0] + kernel_rows - top
-    source = images[image_start:image_stop, max(first, 0) : min(last, images.shape[1])]
-    pad_rows = (max(-first, 0), max(last - images.shape[1], 0))
-    if pad_rows == (0, 0) and left == right == 0:
-        return source
-    return np.pad(source, ((0, 0), pad_rows, (left, right), (0, 0)))
+    stop = (row_stop - 1) * stride[0] + kernel_rows - top
+    if first >= 0 and stop <= height and left == right == 0:
+        return images[image_start:image_stop, first:stop]
+    n_rows = stop - first
+    padded = buffer[: (image_stop - image_start) * n_rows * (left + width + right) * n_channels]
+    padded = padded.reshape(image_stop - image_start, n_rows, left + width + right, n_channels)
+    # Rows of the padded source that hold image rows: [inside_start, inside_stop).
+    inside_start = min(max(-first, 0), n_rows)
+    inside_stop = min(max(height - first, inside_start), n_rows)
+    padded[:, :inside_start] = 0
+    padded[:, inside_stop:] = 0
+    inside = padded[:, inside_start:inside_stop]
+    inside[:, :, :left] = 0
+    inside[:, :, left + width :] = 0
+    inside[:, :, left : left + width] = images[
+        image_start:image_stop, first + inside_start : first + inside_stop
+    ]
+    return padded
 
 
-def _gemm_worker(images, bank, maps, stride, padding, contrast_eps, chunk_bytes):
-    n_maps, kernel_rows, kernel_cols, _ = bank.shape
-    # Patch columns are ordered (channel, kernel row, kernel col), as sliding_window_view
-    # lays the windows out; the bank matrix follows that order.
-    weights = np.ascontiguousarray(bank.transpose(3, 1, 2, 0).reshape(-1, n_maps))
+class _FftPlan:
+    """Products of spectra, a few whole images per item.
 
-    def run(item):
-        image_start, image_stop, row_start, row_stop = item
-        source = _padded_rows(
-            images, image_start, image_stop, row_start, row_stop, kernel_rows, stride, padding
-        )
-        windows = sliding_window_view(source, (kernel_rows, kernel_cols), axis=(1, 2))
-        windows = windows[:, :: stride[0], :: stride[1]][
-            :, : row_stop - row_start, : maps.shape[2]
+    The bank's spectrum is computed once, from each kernel shifted circularly by the top and
+    left padding: correlating the unpadded image (zero-extended to the transform size) with it
+    equals correlating the padded image with the kernel, so images are never padded by hand.
+    The transform size is at least the padded size, so the part that is kept never wraps.
+    """
+
+    def __init__(self, images, bank, maps, stride, padding, contrast_eps, chunk_bytes):
+        import scipy.fft
+
+        self.images, self.maps, self.stride = images, maps, stride
+        n_maps, kernel_rows, kernel_cols, n_channels = bank.shape
+        self.fft_shape = _fft_shape(images.shape[1:3], padding)
+        (top, _), (left, _) = padding
+        shifted = np.zeros((n_maps, *self.fft_shape, n_channels), dtype=bank.dtype)
+        shifted[:, :kernel_rows, :kernel_cols] = bank
+        shifted = np.roll(shifted, (-top, -left), axis=(1, 2))
+        # Correlation is a product with the conjugate spectrum; laid out (row, col, c, f).
+        spectrum = np.conj(scipy.fft.rfft2(shifted, axes=(1, 2)))
+        self.bank_spectrum = np.ascontiguousarray(spectrum.transpose(1, 2, 3, 0))
+        frequencies = self.bank_spectrum.shape[0] * self.bank_spectrum.shape[1]
+        self.product_shape = (*self.bank_spectrum.shape[:2], n_maps)
+        complex_size = self.bank_spectrum.itemsize
+        image_bytes = frequencies * complex_size * (n_maps + n_channels)
+        image_bytes += self.fft_shape[0] * self.fft_shape[1] * n_maps * maps.itemsize
+        images_per_item = max(1, chunk_bytes // image_bytes)
+        n_images = images.shape[0]
+        self.items = [
+            (start, min(start + images_per_item, n_images))
+            for start in range(0, n_images, images_per_item)
         ]
-        patches = windows.reshape(-1, weights.shape[0])
-        block = maps[image_start:image_stop, row_start:row_stop]
-        np.matmul(patches, weights, out=block.reshape(-1, n_maps))
-        if contrast_eps is not None:
-            mean = patches.mean(axis=1)
-            variance = np.einsum("ij,ij->i", patches, patches) / patches.shape[1] - mean * mean
-            np.maximum(variance, 0, out=variance)
-            variance += contrast_eps
-            block.reshape(-1, n_maps)[...] /= np.sqrt(variance)[:, None]
-        return block
+        self.product_size = images_per_item * frequencies * n_maps
 
-    return run
+    def allocate_scratch(self):
+        return np.empty(self.product_size, self.bank_spectrum.dtype)
 
+    def run(self, item, product_buffer, workers):
+        import scipy.fft
 
-def _fft_worker(images, bank, maps, stride, padding):
-    import scipy.fft
-
-    (top, bottom), (left, right) = padding
-    fft_shape = (images.shape[1] + top + bottom, images.shape[2] + left + right)
-    # Correlation is a product with the conjugate spectrum; the valid part of a circular
-    # correlation of the padded image's size never wraps around.
-    bank_spectrum = np.conj(scipy.fft.rfft2(bank, s=fft_shape, axes=(1, 2)))
-    out_rows, out_cols = maps.shape[1:3]
-    row_stop = (out_rows - 1) * stride[0] + 1
-    col_stop = (out_cols - 1) * stride[1] + 1
-
-    def run(item):
-        image_start, image_stop = item[:2]
-        padded = np.pad(
-            images[image_start:image_stop], ((0, 0), (top, bottom), (left, right), (0, 0))
+        image_start, image_stop = item
+        n_images = image_stop - image_start
+        spectrum = scipy.fft.rfft2(
+            self.images[image_start:image_stop], s=self.fft_shape, axes=(1, 2), workers=workers
         )
-        spectrum = scipy.fft.rfft2(padded, axes=(1, 2))
-        # (freq, 1, C) @ (freq, C, F) per image: sums channels for every filter at once.
-        product = np.einsum("nhwc,fhwc->nhwf", spectrum, bank_spectrum, optimize=True)
-        response = scipy.fft.irfft2(product, s=fft_shape, axes=(1, 2))
-        block = maps[image_start:image_stop]
-        block[...] = response[:, : row_stop : stride[0], : col_stop : stride[1]]
+        product = product_buffer[: n_images * spectrum[0, ..., 0].size * self.product_shape[2]]
+        product = product.reshape(n_images, *self.product_shape)
+        # At each frequency, sums channels for every filter: a (n, C) @ (C, F) product, or a
+        # broadcast product for one channel.
+        if spectrum.shape[3] == 1:
+            np.multiply(spectrum, self.bank_spectrum[:, :, 0], out=product)
+        else:
+            np.matmul(
+                spectrum.transpose(1, 2, 0, 3),
+                self.bank_spectrum,
+                out=product.transpose(1, 2, 0, 3),
+            )
+        response = scipy.fft.irfft2(
+            product, s=self.fft_shape, axes=(1, 2), workers=workers, overwrite_x=True
+        )
+        block = self.maps[image_start:image_stop]
+        out_rows, out_cols = block.shape[1:3]
+        row_step, col_step = self.stride
+        block[...] = response[
+            :,
+            : (out_rows - 1) * row_step + 1 : row_step,
+            : (out_cols - 1) * col_step + 1 : col_step,
+        ]
         return block
-
-    return run
 
 
 def _finish(block: np.ndarray, bias: np.ndarray | None, activation: str | None) -> None:
@@ -321,21 +544,44 @@ def _finish(block: np.ndarray, bias: np.ndarray | None, activation: str | None) 
     elif activation == "triangle":
         block -= block.mean(axis=-1, keepdims=True)
         np.maximum(block, 0, out=block)
-    elif activation is not None:
-        raise ValueError(f"activation must be one of {ACTIVATIONS} or None; got {activation!r}.")
+
+
+_blas_controller = None
+
+
+def _single_threaded_blas():
+    """A context in which BLAS uses one thread; the library scan is done once per process."""
+    global _blas_controller
+    if _blas_controller is None:
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 def _run_in_threads(run_group, items: list, n_jobs: int) -> None:
-    """Run ``run_group`` over contiguous groups of items, one group per thread."""
+    """Run ``run_group(group, workers)`` over contiguous groups of items, one per thread.
+
+    ``workers`` is the number of threads a group may use itself (for scipy.fft) when there
+    are fewer items than ``n_jobs``. The groups write into one shared output, so they are
+    threads (numpy releases the GIL in copies, products and transforms). They come from
+    ``concurrent.futures`` rather than joblib, whose result loop polls every 10 ms: that
+    added 10-15 ms to every call, as much as the whole work of a mid-sized batch.
+    """
+    n_jobs = effective_n_jobs(n_jobs)
     n_groups = max(1, min(n_jobs, len(items)))
-    if n_groups == 1:
-        run_group(items)
-        return
+    workers = max(1, n_jobs // n_groups)
     bounds = np.linspace(0, len(items), n_groups + 1).astype(int)
     groups = [items[start:stop] for start, stop in itertools.pairwise(bounds)]
-    # numpy releases the GIL in copies and products; BLAS threads on top would oversubscribe.
-    with threadpool_limits(limits=1, user_api="blas"):
-        Parallel(n_jobs=n_groups, prefer="threads")(delayed(run_group)(g) for g in groups)
+    # Products this small run fastest on one BLAS thread, and threads on top would
+    # oversubscribe; one thread also makes the results independent of n_jobs.
+    with _single_threaded_blas():
+        if n_groups == 1:
+            run_group(items, workers)
+            return
+        with ThreadPoolExecutor(max_workers=n_groups - 1) as executor:
+            others = [executor.submit(run_group, group, workers) for group in groups[1:]]
+            run_group(groups[0], workers)
+            for future in others:
+                future.result()
 
 
 def pool_output_shape(map_shape: Pair, pool_size: Pair, stride: Pair, padding: Pair) -> Pair:
@@ -367,9 +613,15 @@ def pool(
     stride: Pair | None = None,
     mode: str = "max",
     padding: Pair = (0, 0),
+    chunk_bytes: int = POOL_CHUNK_BYTES,
     n_jobs: int = 1,
 ) -> np.ndarray:
     """Max or average pooling of feature maps over windows that fit in the padded map.
+
+    Windows are reduced separably: each output row takes the maximum (or sum) of the window's
+    input rows, one elementwise operation per window row, and then the same along columns.
+    Non-overlapping windows are the special case stride = window; this beats reducing a
+    ``(rows, window, cols, window)`` reshape over two axes.
 
     Parameters
     ----------
@@ -383,8 +635,11 @@ def pool(
     padding : pair of int, default=(0, 0)
         Cells added on both sides of each axis; at most half the window. Max pooling ignores
         them, average pooling counts them as zeros (PyTorch's defaults).
+    chunk_bytes : int, default=512 KiB
+        Maps are pooled a few images at a time, about this many input bytes, so that the
+        intermediate stays in cache; never less than one image.
     n_jobs : int, default=1
-        Threads that share the images.
+        Threads that share the images (``-1``: all cores); the result does not depend on it.
 
     Returns
     -------
@@ -402,64 +657,74 @@ def pool(
            [10.5, 11.5, 12.5]])
     """
     stride = tuple(pool_size) if stride is None else tuple(stride)
+    pool_size, padding = tuple(pool_size), tuple(padding)
     if mode not in POOL_MODES:
         raise ValueError(f"mode must be one of {POOL_MODES}; got {mode!r}.")
     for axis in range(2):
         if 2 * padding[axis] > pool_size[axis]:
             raise ValueError(
-                f"pooling padding {tuple(padding)} is more than half the window "
-                f"{tuple(pool_size)}; use a smaller padding."
+                f"pooling padding {padding} is more than half the window {pool_size}; use a "
+                "smaller padding."
             )
     n_images, rows, cols, n_maps = maps.shape
     out_rows, out_cols = pool_output_shape((rows, cols), pool_size, stride, padding)
     pooled = np.empty((n_images, out_rows, out_cols, n_maps), dtype=maps.dtype)
-
-    def run_group(group):
-        for start, stop in group:
-            pooled[start:stop] = _pool_block(
-                maps[start:stop], pool_size, stride, mode, padding, (out_rows, out_cols)
-            )
-
-    step = max(1, min(n_images, 2**22 // max(maps[0].nbytes, 1)))
+    if n_images == 0:
+        return pooled
+    padded_shape = (rows + 2 * padding[0], cols + 2 * padding[1], n_maps)
+    step = max(1, min(n_images, chunk_bytes // max(maps[0].nbytes, 1)))
     items = [(start, min(start + step, n_images)) for start in range(0, n_images, step)]
+    reduce = np.maximum if mode == "max" else np.add
+
+    def run_group(group, workers):
+        row_pooled = None
+        if pool_size[0] > 1:
+            row_pooled = np.empty((step, out_rows, padded_shape[1], n_maps), dtype=maps.dtype)
+        padded = None
+        if padding != (0, 0):
+            padded = np.full((step, *padded_shape), -np.inf if mode == "max" else 0, maps.dtype)
+        for start, stop in group:
+            source = maps[start:stop]
+            if padded is not None:
+                # The border keeps its fill value; only the inside is rewritten.
+                inside = padded[: stop - start, padding[0] : padding[0] + rows]
+                inside[:, :, padding[1] : padding[1] + cols] = source
+                source = padded[: stop - start]
+            block = pooled[start:stop]
+            by_rows = _window_offsets(source, 1, pool_size[0], stride[0], out_rows)
+            if len(by_rows) > 1:
+                by_rows = [_reduce_into(by_rows, reduce, row_pooled[: stop - start])]
+            by_cols = _window_offsets(by_rows[0], 2, pool_size[1], stride[1], out_cols)
+            _reduce_into(by_cols, reduce, block)
+            if mode == "avg":
+                block /= pool_size[0] * pool_size[1]
+
     _run_in_threads(run_group, items, n_jobs)
     return pooled
 
 
-def _pool_block(maps, pool_size, stride, mode, padding, out_shape):
-    if padding != (0, 0):
-        fill = -np.inf if mode == "max" else 0
-        maps = np.pad(
-            maps, ((0, 0), (padding[0],) * 2, (padding[1],) * 2, (0, 0)), constant_values=fill
-        )
-    out_rows, out_cols = out_shape
-    if tuple(stride) == tuple(pool_size):
-        # Non-overlapping windows: a reshape exposes each window as two axes.
-        n_images, _, _, n_maps = maps.shape
-        cropped = maps[:, : out_rows * pool_size[0], : out_cols * pool_size[1]]
-        windows = cropped.reshape(n_images, out_rows, pool_size[0], out_cols, pool_size[1], n_maps)
-        if mode == "max":
-            return windows.max(axis=(2, 4))
-        return windows.mean(axis=(2, 4))
-    # Overlapping windows: reduce rows, then columns, one window offset at a time.
-    reduce = np.maximum if mode == "max" else np.add
-    by_rows = _reduce_along(maps, 1, pool_size[0], stride[0], out_rows, reduce)
-    result = _reduce_along(by_rows, 2, pool_size[1], stride[1], out_cols, reduce)
-    if mode == "avg":
-        result /= pool_size[0] * pool_size[1]
-    return result
+def _window_offsets(array, axis, window, step, n_out) -> list:
+    """One strided view of ``array`` per window offset along ``axis``.
 
-
-def _reduce_along(array, axis, window, step, n_out, reduce):
-    def offset(start):
+    View ``k`` holds cell ``k`` of every window, so reducing the views elementwise pools.
+    """
+    views = []
+    for start in range(window):
         index = [slice(None)] * array.ndim
         index[axis] = slice(start, start + (n_out - 1) * step + 1, step)
-        return array[tuple(index)]
+        views.append(array[tuple(index)])
+    return views
 
-    result = offset(0).copy()
-    for start in range(1, window):
-        reduce(result, offset(start), out=result)
-    return result
+
+def _reduce_into(views: list, reduce, out: np.ndarray) -> np.ndarray:
+    """``reduce`` the views elementwise into ``out``."""
+    if len(views) == 1:
+        np.copyto(out, views[0])
+        return out
+    reduce(views[0], views[1], out=out)
+    for view in views[2:]:
+        reduce(out, view, out=out)
+    return out
 
 
 def grid_pool(maps: np.ndarray, grid: Pair, *, mode: str = "max") -> np.ndarray:

@@ -1,9 +1,12 @@
 """The compute core against plain references: scipy.signal.correlate2d and explicit loops."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
+from skconv import _ops
 from skconv._ops import (
     choose_conv_method,
     conv_output_shape,
@@ -193,10 +196,42 @@ def test_expand_channelwise_bank_applies_each_filter_to_each_channel():
             np.testing.assert_allclose(maps[1, :, :, c * 2 + f], expected)
 
 
-def test_auto_method_rule():
-    assert choose_conv_method((3, 3), None) == "gemm"
-    assert choose_conv_method((15, 15), None) == "fft"
-    assert choose_conv_method((15, 15), 1.0) == "gemm"
+def test_auto_method_rule_picks_the_measured_winner():
+    # Cases measured in benchmarks/cost_rule.json (or the benchmark), where the winner is clear.
+    def rule(kernel, size, n_images, n_filters, stride=(1, 1)):
+        return choose_conv_method(
+            (kernel, kernel),
+            image_shape=(size, size),
+            n_images=n_images,
+            n_filters=n_filters,
+            stride=stride,
+            padding=resolve_padding("same", (kernel, kernel)),
+        )
+
+    assert rule(5, 28, 10000, 32) == "gemm"
+    assert rule(15, 512, 8, 8) == "fft"
+    assert rule(3, 256, 1, 64) == "gemm"
+    assert rule(21, 64, 2, 4) == "fft"
+    # Stride divides the patch-matrix cost only.
+    assert rule(21, 256, 1, 16) == "fft"
+    assert rule(21, 256, 1, 16, stride=(2, 2)) == "gemm"
+    # Contrast normalisation needs the patch matrix.
+    assert choose_conv_method((15, 15), 1.0, image_shape=(512, 512), n_images=8) == "gemm"
+
+
+def test_auto_method_is_the_rules_choice():
+    rng = np.random.RandomState(11)
+    chosen = set()
+    for image_shape, kernel in [((40, 40), (3, 3)), ((40, 40), (21, 21))]:
+        images = rng.rand(2, *image_shape, 1)
+        bank = rng.randn(2, *kernel, 1)
+        method = choose_conv_method(kernel, image_shape=image_shape, n_images=2, n_filters=2)
+        chosen.add(method)
+        # The two algorithms round differently, so bitwise equality tells which one ran.
+        np.testing.assert_array_equal(
+            convolve(images, bank), convolve(images, bank, method=method)
+        )
+    assert chosen == {"gemm", "fft"}
 
 
 def test_output_shape_errors_name_the_fix():
@@ -260,3 +295,178 @@ def test_grid_pool_covers_the_map_in_regions(mode):
     for i, (r0, r1) in enumerate(row_regions):
         for j, (c0, c1) in enumerate(col_regions):
             np.testing.assert_allclose(pooled[:, i, j], reduce(maps[:, r0:r1, c0:c1], axis=(1, 2)))
+
+
+@pytest.fixture(params=["transposed", "row-major"])
+def patch_layout(request, monkeypatch):
+    """Force each layout of the gemm path's patch matrix, whatever the channel count."""
+    threshold = 10**9 if request.param == "transposed" else 1
+    monkeypatch.setattr(_ops, "ROW_LAYOUT_MIN_CHANNELS", threshold)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_channels", [1, 3])
+@pytest.mark.parametrize(
+    "kernel_shape, stride, padding",
+    [
+        ((1, 1), (1, 1), "valid"),
+        ((3, 3), (1, 1), "same"),
+        ((2, 4), (2, 1), "same"),
+        ((5, 3), (3, 2), (2, 1)),
+        ((9, 9), (1, 1), "valid"),
+        ((11, 7), (2, 2), "same"),
+        ((3, 3), (1, 1), (5, 4)),  # some output rows read nothing but zeros
+    ],
+)
+@pytest.mark.parametrize("method", ["gemm", "fft"])
+def test_every_path_matches_reference(
+    patch_layout, method, kernel_shape, stride, padding, n_channels, dtype
+):
+    rng = np.random.RandomState(12)
+    images = rng.randn(3, 13, 12, n_channels).astype(dtype)
+    bank = rng.randn(4, *kernel_shape, n_channels)
+    pads = resolve_padding(padding, kernel_shape)
+    expected = reference_conv(images, bank, stride, pads)
+    maps = convolve(images, bank, stride=stride, padding=pads, method=method)
+    assert maps.dtype == dtype
+    tolerance = TOLERANCE[dtype] * np.abs(expected).max()
+    np.testing.assert_allclose(maps, expected, rtol=0, atol=tolerance)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", (3, 2)])
+@pytest.mark.parametrize("chunk_bytes", [1, 600, 3000])
+def test_row_blocks_of_one_image_read_the_right_padded_rows(patch_layout, padding, chunk_bytes):
+    # Small chunks split each image into blocks of output rows: the first and last blocks
+    # read top and bottom padding, middle ones read image rows only.
+    rng = np.random.RandomState(13)
+    images = rng.randn(2, 17, 9, 2)
+    bank = rng.randn(3, 4, 3, 2)
+    pads = resolve_padding(padding, (4, 3))
+    expected = reference_conv(images, bank, (2, 1), pads)
+    maps = convolve(
+        images, bank, stride=(2, 1), padding=pads, method="gemm", chunk_bytes=chunk_bytes
+    )
+    np.testing.assert_allclose(maps, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 10**4, 10**9])
+def test_fft_batches_of_images_match_reference(chunk_bytes):
+    rng = np.random.RandomState(14)
+    images = rng.randn(5, 10, 11, 2)
+    bank = rng.randn(3, 5, 6, 2)
+    pads = ((4, 1), (0, 3))  # unequal sides: the circular shift must use top and left only
+    expected = reference_conv(images, bank, (1, 2), pads)
+    maps = convolve(
+        images, bank, stride=(1, 2), padding=pads, method="fft", chunk_bytes=chunk_bytes
+    )
+    np.testing.assert_allclose(maps, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("n_images", [1, 9])
+@pytest.mark.parametrize("method", ["gemm", "fft"])
+def test_n_jobs_give_bitwise_identical_maps_on_every_path(patch_layout, method, n_images):
+    # One image with n_jobs > 1 gives the spare threads to scipy.fft (workers).
+    rng = np.random.RandomState(15)
+    images = rng.rand(n_images, 21, 19, 2).astype(np.float32)
+    bank = rng.randn(5, 7, 6, 2)
+    pads = resolve_padding("same", (7, 6))
+    kwargs = dict(padding=pads, method=method, chunk_bytes=2000, activation="relu")
+    one = convolve(images, bank, n_jobs=1, **kwargs)
+    for n_jobs in (2, 3, -1):
+        np.testing.assert_array_equal(convolve(images, bank, n_jobs=n_jobs, **kwargs), one)
+
+
+def test_errors_in_threads_reach_the_caller(monkeypatch):
+    def fail(*args):
+        raise RuntimeError("worker failed")
+
+    monkeypatch.setattr(_ops, "_finish", fail)
+    with pytest.raises(RuntimeError, match="worker failed"):
+        convolve(np.zeros((6, 9, 9, 1)), np.ones((2, 3, 3, 1)), chunk_bytes=100, n_jobs=2)
+
+
+def test_contrast_normalisation_on_row_blocks(patch_layout):
+    rng = np.random.RandomState(17)
+    images = rng.rand(2, 9, 7, 1) * 5
+    bank = rng.randn(2, 3, 3, 1)
+    pads = resolve_padding("same", (3, 3))
+    whole = convolve(images, bank, padding=pads, contrast_eps=0.1, chunk_bytes=10**9)
+    blocks = convolve(images, bank, padding=pads, contrast_eps=0.1, chunk_bytes=1)
+    np.testing.assert_allclose(blocks, whole, rtol=1e-12)
+    padded = np.pad(images, ((0, 0), *pads, (0, 0)))
+    window = padded[1, 4:7, 2:5]
+    response = np.tensordot(bank, window, axes=([1, 2, 3], [0, 1, 2]))
+    np.testing.assert_allclose(whole[1, 4, 2], response / np.sqrt(window.var() + 0.1))
+
+
+@pytest.mark.parametrize("method", ["gemm", "fft"])
+def test_working_set_beyond_the_output_is_bounded_by_chunk_bytes(method):
+    rng = np.random.RandomState(18)
+    images = rng.rand(400, 28, 28, 1).astype(np.float32)
+    bank = rng.randn(8, 5, 5, 1)
+    chunk_bytes = 2**18
+    output_bytes = 400 * 28 * 28 * 8 * 4
+    tracemalloc.start()
+    try:
+        maps = convolve(
+            images,
+            bank,
+            padding=resolve_padding("same", (5, 5)),
+            method=method,
+            chunk_bytes=chunk_bytes,
+            n_jobs=2,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert maps.nbytes == output_bytes
+    # Two threads, each with its scratch (and, for fft, the transforms of one item).
+    assert peak - output_bytes < 4 * 2 * chunk_bytes
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize(
+    "window, stride, padding",
+    [((1, 3), (1, 2), (0, 1)), ((3, 1), (1, 1), (1, 0)), ((4, 4), (1, 1), (2, 2))],
+)
+@pytest.mark.parametrize("chunk_bytes", [1, 10**9])
+@pytest.mark.parametrize("n_jobs", [1, 3])
+def test_pool_chunks_and_threads_match_loops(mode, window, stride, padding, chunk_bytes, n_jobs):
+    rng = np.random.RandomState(19)
+    maps = rng.randn(5, 8, 9, 3).astype(np.float32)
+    pooled = pool(
+        maps,
+        window,
+        stride=stride,
+        mode=mode,
+        padding=padding,
+        chunk_bytes=chunk_bytes,
+        n_jobs=n_jobs,
+    )
+    expected = reference_pool(maps, window, stride, mode, padding)
+    np.testing.assert_allclose(pooled, expected, rtol=2e-6, atol=2e-6)
+    single = pool(maps, window, stride=stride, mode=mode, padding=padding, chunk_bytes=1)
+    np.testing.assert_array_equal(pooled, single)
+
+
+def test_pool_working_set_is_bounded():
+    maps = np.random.RandomState(20).rand(300, 24, 24, 16).astype(np.float32)
+    tracemalloc.start()
+    try:
+        pooled = pool(maps, (3, 3), stride=(1, 1), padding=(1, 1), n_jobs=2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Per thread: the padded copy and the row-pooled intermediate of one chunk.
+    assert peak - pooled.nbytes < 2 * 3 * _ops.POOL_CHUNK_BYTES
+
+
+def test_bad_method_and_activation_are_named_even_for_empty_input():
+    empty = np.zeros((0, 5, 5, 1))
+    with pytest.raises(ValueError, match="method"):
+        convolve(empty, np.ones((1, 3, 3, 1)), method="direct")
+    with pytest.raises(ValueError, match="activation"):
+        convolve(empty, np.ones((1, 3, 3, 1)), activation="sigmoid")
+    with pytest.raises(ValueError, match="contrast_eps"):
+        convolve(empty, np.ones((1, 3, 3, 1)), method="fft", contrast_eps=1.0)

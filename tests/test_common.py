@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skconv import ConvFeatureExtractor, PoolTransformer
+from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
 
 ESTIMATORS = [
     ConvFeatureExtractor(),
@@ -27,6 +27,12 @@ ESTIMATORS = [
     PoolTransformer(mode="avg", stride=1),
     PoolTransformer(pool_size=None),
     PoolTransformer(grid=2),
+    ConvPool(),
+    ConvPool(
+        ConvFeatureExtractor(filters="random", activation="abs", random_state=0),
+        PoolTransformer(3, stride=1, mode="avg"),
+        batch_size=1,
+    ),
 ]
 
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {}

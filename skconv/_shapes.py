@@ -101,8 +101,10 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None):
         else:
             shape = estimator.image_shape_
         if np.prod(shape) != flat.shape[1]:
+            # In transform the shape is the fitted one; image_shape may be None there.
+            shown = tuple(image_shape) if reset else shape
             raise ValueError(
-                f"X has {flat.shape[1]} features but image_shape {tuple(image_shape)} needs "
+                f"X has {flat.shape[1]} features but image_shape {shown} needs "
                 f"{int(np.prod(shape))}; set image_shape to the (height, width[, channels]) of "
                 "your images."
             )

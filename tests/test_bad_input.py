@@ -487,3 +487,13 @@ if __name__ == "__main__":
     text = text.replace(documented_table(text), render_table())
     DOC.write_text(text)
     sys.exit(0)
+
+
+def test_a_fitted_shape_that_does_not_match_the_width_is_a_value_error():
+    """Only a corrupted or half-refitted state gets here; it must still read as an error."""
+    conv = C(filters="seed").fit(IMAGES.reshape(4, -1))  # one-row images, image_shape=None
+    conv.image_shape_ = (5, 5, 1)  # not the (1, 36, 1) that fit found
+    with pytest.raises(
+        ValueError, match=r"X has 36 features but image_shape \(5, 5, 1\) needs 25"
+    ):
+        conv.transform(np.ones((2, 36)))

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.signal import correlate, correlate2d
 
-from skconv import ConvFeatureExtractor, PoolTransformer
+from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
 from skconv._ops import CONV_METHODS
 
 # Rounding allowance in units of eps per product term. Over 3,000 random examples per test the
@@ -207,6 +207,38 @@ def pool_cases(draw):
     }
 
 
+@st.composite
+def convpool_cases(draw):
+    """A conv case, then a pooling that fits the maps it makes, and a batch size."""
+    case = draw(conv_cases())
+    height, width = case["images"].shape[1:3]
+    (top, bottom), (left, right) = case["pads"]
+    kernel_rows, kernel_cols = case["bank"].shape[1:3]
+    out = (
+        (height + top + bottom - kernel_rows) // case["stride_pair"][0] + 1,
+        (width + left + right - kernel_cols) // case["stride_pair"][1] + 1,
+    )
+    if draw(st.booleans()):
+        pool_size, window = None, out
+    else:
+        window = (draw(st.integers(1, out[0])), draw(st.integers(1, out[1])))
+        pool_size = window
+    stride, stride_pair = (None, window) if draw(st.booleans()) else pair(draw, 1, 3)
+    padding = (0, 0)
+    if pool_size is not None:
+        padding = (draw(st.integers(0, window[0] // 2)), draw(st.integers(0, window[1] // 2)))
+    case.update(
+        pool_size=pool_size,
+        window=window,
+        pool_stride=stride,
+        pool_stride_pair=stride_pair,
+        pool_padding=padding,
+        mode=draw(st.sampled_from(["max", "avg"])),
+        batch_size=draw(st.one_of(st.integers(1, 4), st.just("auto"))),
+    )
+    return case
+
+
 # --- properties -------------------------------------------------------------------------------
 
 
@@ -287,6 +319,43 @@ def test_pool_matches_loops_with_documented_shape_and_untouched_input(case):
         tolerance = ULPS * np.finfo(maps.dtype).eps * max(np.abs(maps).max(), 1)
         np.testing.assert_allclose(pooled, expected, rtol=0, atol=tolerance)
     np.testing.assert_array_equal(maps, before)
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(case=convpool_cases())
+def test_convpool_matches_the_references_in_any_batch_size(case):
+    images, bank = case["images"], case["bank"]
+    before = images.copy()
+    conv = ConvFeatureExtractor(
+        filters=bank,
+        stride=case["stride"],
+        padding=case["padding"],
+        activation=case["activation"],
+        normalize=case["normalize"],
+        method=case["method"],
+    )
+    pool = PoolTransformer(
+        pool_size=case["pool_size"],
+        stride=case["pool_stride"],
+        padding=case["pool_padding"],
+        mode=case["mode"],
+    )
+    features = ConvPool(conv, pool, batch_size=case["batch_size"]).fit_transform(images)
+
+    maps = reference_maps(
+        images, bank, case["stride_pair"], case["pads"], case["activation"], case["normalize"]
+    )
+    expected = reference_pool(
+        maps, case["window"], case["pool_stride_pair"], case["pool_padding"], case["mode"]
+    ).reshape(len(images), -1)
+    assert features.shape == expected.shape
+    assert features.dtype == images.dtype
+    # Max and mean never amplify an error, so the convolution's bound carries through.
+    tolerance = conv_tolerance(images, bank, case["normalize"], images.dtype)
+    if case["activation"] == "triangle":
+        tolerance *= 2
+    np.testing.assert_allclose(features, expected, rtol=0, atol=tolerance)
+    np.testing.assert_array_equal(images, before)
 
 
 @settings(max_examples=100, **SETTINGS)

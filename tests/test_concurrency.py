@@ -25,9 +25,10 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from skconv import ConvFeatureExtractor, PoolTransformer
+from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
 
 N_THREADS = 8
 CALLS_PER_THREAD = 4
@@ -37,9 +38,10 @@ CONV_SETTINGS = [
     {"filters": "gabor", "n_filters": 6, "kernel_size": 5, "method": "gemm"},
     {"filters": "gabor", "n_filters": 4, "kernel_size": 11, "method": "fft"},
     {"filters": "random", "n_filters": 4, "kernel_size": (4, 3), "stride": 2, "random_state": 0},
-    {"filters": "kmeans", "n_filters": 6, "kernel_size": 3, "random_state": 0,
-     "activation": "triangle"},
-    {"filters": "pca", "n_filters": 4, "kernel_size": 5, "padding": "valid", "random_state": 0},
+    {"filters": "kmeans", "n_filters": 6, "kernel_size": 3, "n_patches": 2000,
+     "random_state": 0, "activation": "triangle"},
+    {"filters": "pca", "n_filters": 4, "kernel_size": 5, "padding": "valid", "n_patches": 2000,
+     "random_state": 0},
 ]  # fmt: skip
 SETTING_IDS = ["gemm", "fft", "random-stride", "kmeans-triangle", "pca-valid"]
 
@@ -55,6 +57,7 @@ def make_pipeline(conv_params, n_jobs=None):
         [
             ("conv", ConvFeatureExtractor(image_shape=(8, 8), n_jobs=n_jobs, **conv_params)),
             ("pool", PoolTransformer(mode="avg", pool_size=3, stride=1, n_jobs=n_jobs)),
+            ("scale", StandardScaler()),
             ("clf", LogisticRegression(max_iter=200)),
         ]
     )
@@ -140,6 +143,48 @@ def test_batch_sizes_change_at_most_the_rounding(conv_params, dtype):
     pooled = pool.transform(expected)
     batched = np.concatenate([pool.transform(expected[i : i + 5]) for i in range(0, 37, 5)])
     np.testing.assert_allclose(batched, pooled, rtol=0, atol=BATCH_ULPS * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("conv_params", CONV_SETTINGS, ids=SETTING_IDS)
+def test_convpool_batch_sizes_change_at_most_the_rounding(conv_params, dtype):
+    images = np.random.RandomState(0).rand(37, 20, 20).astype(dtype)
+    conv = ConvFeatureExtractor(**conv_params).fit(images)
+    pool = PoolTransformer(mode="avg", pool_size=3, stride=2)
+    expected = pool.fit_transform(conv.transform(images))
+    bank = conv.filters_
+    scale = np.abs(images).max() * np.abs(bank).max() * bank[0].size
+    if conv.contrast_eps_ is not None:
+        scale /= np.sqrt(conv.contrast_eps_)
+    for batch_size in [1, 5, 16, "auto"]:
+        features = ConvPool(ConvFeatureExtractor(**conv_params), pool, batch_size=batch_size)
+        np.testing.assert_allclose(
+            features.fit_transform(images),
+            expected,
+            rtol=0,
+            atol=BATCH_ULPS * np.finfo(dtype).eps * scale,
+        )
+
+
+def test_one_convpool_from_many_threads_gives_identical_outputs():
+    images = np.random.RandomState(0).rand(50, 16, 16).astype(np.float32)
+    features = ConvPool(
+        ConvFeatureExtractor(filters="gabor", n_filters=4, kernel_size=5, n_jobs=2),
+        PoolTransformer(mode="avg"),
+        batch_size=7,
+    ).fit(images)
+    expected = features.transform(images)
+    start = threading.Barrier(N_THREADS)
+
+    def work(_):
+        start.wait()
+        return [features.transform(images) for _ in range(CALLS_PER_THREAD)]
+
+    with ThreadPoolExecutor(max_workers=N_THREADS) as executor:
+        outcomes = [out for outs in executor.map(work, range(N_THREADS)) for out in outs]
+    assert len(outcomes) == N_THREADS * CALLS_PER_THREAD
+    for features_out in outcomes:
+        np.testing.assert_array_equal(features_out, expected)
 
 
 @pytest.mark.parametrize("preset", ["kmeans", "pca"])

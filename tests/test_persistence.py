@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skconv
-from skconv import ConvFeatureExtractor, PoolTransformer, SkconvVersionWarning
+from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer, SkconvVersionWarning
 
 sio = pytest.importorskip("skops.io")
 
@@ -71,6 +71,13 @@ def fitted_pipelines(X, y):
     maps = ConvFeatureExtractor(filters="seed", image_shape=(8, 8)).fit_transform(X)
     for name, params in pool_configurations():
         models.append((f"pool-{name}", PoolTransformer(**params).fit(maps), maps))
+    convpool = ConvPool(
+        ConvFeatureExtractor(filters="kmeans", n_filters=4, kernel_size=3, random_state=0),
+        PoolTransformer(mode="avg", stride=1),
+        batch_size=7,
+    )
+    images = X.reshape(-1, 8, 8)
+    models.append(("convpool", convpool.fit(images), images))
     pipeline = Pipeline(
         [
             ("conv", ConvFeatureExtractor(filters="seed", image_shape=(8, 8))),
@@ -137,8 +144,12 @@ def test_skops_trusts_only_skconv_sklearn_and_numpy_types(models, tmp_path):
     every_type = set().union(*untrusted_by_model.values())
     assert every_type, "skconv's own estimators must need trusting; the check would be empty"
     assert all(name.startswith(TRUSTED_PACKAGES) for name in every_type), every_type
-    # Concretely: skconv's two estimators, and nothing else beyond what skops trusts itself.
-    assert every_type == {"skconv._conv.ConvFeatureExtractor", "skconv._pool.PoolTransformer"}
+    # Concretely: skconv's estimators, and nothing else beyond what skops trusts itself.
+    assert every_type == {
+        "skconv._conv.ConvFeatureExtractor",
+        "skconv._pool.PoolTransformer",
+        "skconv._stream.ConvPool",
+    }
 
 
 def test_skops_refuses_to_load_untrusted_types_by_default(models, tmp_path):
@@ -156,7 +167,8 @@ def test_skops_bytes_round_trip(models):
 
 
 def test_unfitted_estimators_round_trip_unfitted(tmp_path):
-    for estimator in [ConvFeatureExtractor(filters="pca"), PoolTransformer(grid=2)]:
+    unfitted = [ConvFeatureExtractor(filters="pca"), PoolTransformer(grid=2), ConvPool()]
+    for estimator in unfitted:
         for load in round_trips().values():
             loaded = load(estimator, tmp_path)
             assert loaded.get_params().keys() == estimator.get_params().keys()
@@ -225,3 +237,16 @@ def test_a_state_without_a_version_warns_as_older(how, tmp_path, monkeypatch):
     with pytest.warns(SkconvVersionWarning, match=r"saved by skconv unknown \(older than 0.1\)"):
         loaded = load()
     np.testing.assert_array_equal(loaded.filters_, conv.filters_)
+
+
+@pytest.mark.parametrize("how", ["pickle", "skops"])
+def test_convpool_saved_by_another_version_warns_for_itself_and_its_steps(
+    models, how, tmp_path, monkeypatch
+):
+    _, model, images = dict((m[0], m) for m in models)["convpool"]
+    load = saved_by_version(model, "0.0.1", how, tmp_path, monkeypatch)
+    with pytest.warns(SkconvVersionWarning) as record:
+        loaded = load()
+    names = {str(w.message).split()[1] for w in record if w.category is SkconvVersionWarning}
+    assert names == {"ConvPool", "ConvFeatureExtractor", "PoolTransformer"}
+    np.testing.assert_array_equal(loaded.transform(images), model.transform(images))

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import VersionedStateMixin
+from ._base import VersionedStateMixin, unfitted_on_error
 from ._conv import ConvFeatureExtractor
 from ._pool import PoolTransformer
 from ._shapes import as_pair, validate_images
@@ -105,6 +105,7 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
         self.pool = pool
         self.batch_size = batch_size
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Fit the convolution on X and the pooling on the maps of one image.

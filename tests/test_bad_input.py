@@ -455,11 +455,6 @@ CONVPOOL_FAILING_REFITS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ConvPool.fit (skconv/_stream.py) is not wrapped in unfitted_on_error: a failed "
-    "refit keeps the previous conv_/pool_ next to a new n_features_in_",
-)
 @pytest.mark.parametrize("estimator, bad_params, bad_X", CONVPOOL_FAILING_REFITS, ids=repr)
 def test_a_failed_convpool_refit_leaves_it_unfitted(estimator, bad_params, bad_X):
     estimator.fit(IMAGES)

@@ -127,21 +127,5 @@ def check_api_reference(app):
                 )
 
 
-# numpydoc writes a parameter's or attribute's type as reST, where a word ending in "_" is a
-# link to a target of that name: "ndarray of shape (n_features_in_,)" would be an error. Quote
-# such names (fitted attributes) on "name : type" lines, before numpydoc reads the docstring.
-TYPE_LINE = re.compile(r"^\s*\*{0,2}\w+\*{0,2}\s+:\s")
-TRAILING_UNDERSCORE_NAME = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?=[,)\]\s]|$)")
-
-
-def quote_attribute_names_in_types(app, what, name, obj, options, lines):
-    for index, line in enumerate(lines):
-        if TYPE_LINE.match(line):
-            head, sep, type_text = line.partition(" : ")
-            lines[index] = head + sep + TRAILING_UNDERSCORE_NAME.sub(r"``\1``", type_text)
-
-
 def setup(app):
     app.connect("builder-inited", check_api_reference)
-    # Before numpydoc's own handler (default priority 500) turns the sections into reST.
-    app.connect("autodoc-process-docstring", quote_attribute_names_in_types, priority=400)

@@ -63,7 +63,7 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
         ``(out_rows, out_cols, n_maps)`` before flattening.
     n_features_in_ : int
         ``rows * cols * n_maps``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when X was a DataFrame with string column names.
 
     See Also

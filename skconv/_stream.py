@@ -60,7 +60,7 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
         ``(height, width, channels)`` of the images seen in :meth:`fit`.
     n_features_in_ : int
         ``height * width * channels``, whatever layout X had.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when X was a DataFrame with string column names.
 
     See Also

@@ -237,7 +237,7 @@ DEFAULT_GABOR_FREQUENCIES = (0.25, 0.35)
 
 def gabor_bank(
     n_filters: int = 8,
-    kernel_size=7,
+    kernel_size=5,
     *,
     frequencies=None,
     n_orientations: int | None = None,
@@ -249,7 +249,7 @@ def gabor_bank(
     ----------
     n_filters : int, default=8
         Number of filters returned: the first ``n_filters`` of the grid described below.
-    kernel_size : int or tuple of int, default=7
+    kernel_size : int or tuple of int, default=5
         Size each kernel is centre-cropped or zero-padded to.
     frequencies : sequence of float or None, default=None
         Spatial frequencies in cycles per pixel, in (0, 0.5]. ``None`` uses

@@ -462,6 +462,8 @@ def test_a_failed_convpool_refit_leaves_it_unfitted(estimator, bad_params, bad_X
     with pytest.raises((ValueError, TypeError)):
         estimator.fit(bad_X)
     assert fitted_attributes(estimator) == []
+    with pytest.raises(NotFittedError):
+        estimator.transform(IMAGES)
 
 
 def test_a_failed_pipeline_refit_gives_no_partial_predictions():

@@ -15,7 +15,7 @@ Convolution here is cross-correlation (no kernel flip), as in ``scipy.signal.cor
 
 from __future__ import annotations
 
-import itertools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -323,13 +323,13 @@ def convolve(
     plan_type = _GemmPlan if method == "gemm" else _FftPlan
     plan = plan_type(images, bank, maps, stride, padding, contrast_eps, chunk_bytes)
 
-    def run_group(group, workers):
+    def run_items(items, workers):
         scratch = plan.allocate_scratch()
-        for item in group:
+        for item in items:
             block = plan.run(item, scratch, workers)
             _finish(block, bias, activation)
 
-    _run_in_threads(run_group, plan.items, n_jobs)
+    _run_in_threads(run_items, plan.items, n_jobs)
     return maps
 
 
@@ -557,29 +557,42 @@ def _single_threaded_blas():
     return _blas_controller.limit(limits=1, user_api="blas")
 
 
-def _run_in_threads(run_group, items: list, n_jobs: int) -> None:
-    """Run ``run_group(group, workers)`` over contiguous groups of items, one per thread.
+def _run_in_threads(run_items, items: list, n_jobs: int) -> None:
+    """Run ``run_items(item_iterator, workers)`` on ``n_jobs`` threads sharing the items.
 
-    ``workers`` is the number of threads a group may use itself (for scipy.fft) when there
-    are fewer items than ``n_jobs``. The groups write into one shared output, so they are
-    threads (numpy releases the GIL in copies, products and transforms). They come from
-    ``concurrent.futures`` rather than joblib, whose result loop polls every 10 ms: that
-    added 10-15 ms to every call, as much as the whole work of a mid-sized batch.
+    Threads take the next item when they finish one, so a thread that the OS preempts (other
+    processes, a busy virtual machine) does not hold the others back. Every item is computed
+    the same way whichever thread takes it, so the results do not depend on ``n_jobs``.
+    ``workers`` is the number of threads an item may use itself (scipy.fft) when there are
+    fewer items than ``n_jobs``. The threads come from ``concurrent.futures`` rather than
+    joblib, whose result loop polls every 10 ms: that added 10-15 ms to every call, as much
+    as the whole work of a mid-sized batch.
     """
     n_jobs = effective_n_jobs(n_jobs)
-    n_groups = max(1, min(n_jobs, len(items)))
-    workers = max(1, n_jobs // n_groups)
-    bounds = np.linspace(0, len(items), n_groups + 1).astype(int)
-    groups = [items[start:stop] for start, stop in itertools.pairwise(bounds)]
+    n_threads = max(1, min(n_jobs, len(items)))
+    workers = max(1, n_jobs // n_threads)
     # Products this small run fastest on one BLAS thread, and threads on top would
     # oversubscribe; one thread also makes the results independent of n_jobs.
     with _single_threaded_blas():
-        if n_groups == 1:
-            run_group(items, workers)
+        if n_threads == 1:
+            run_items(iter(items), workers)
             return
-        with ThreadPoolExecutor(max_workers=n_groups - 1) as executor:
-            others = [executor.submit(run_group, group, workers) for group in groups[1:]]
-            run_group(groups[0], workers)
+        pending = iter(items)
+        lock = threading.Lock()
+
+        def shared_items():
+            while True:
+                with lock:
+                    item = next(pending, None)
+                if item is None:
+                    return
+                yield item
+
+        with ThreadPoolExecutor(max_workers=n_threads - 1) as executor:
+            others = [
+                executor.submit(run_items, shared_items(), workers) for _ in range(n_threads - 1)
+            ]
+            run_items(shared_items(), workers)
             for future in others:
                 future.result()
 
@@ -676,14 +689,14 @@ def pool(
     items = [(start, min(start + step, n_images)) for start in range(0, n_images, step)]
     reduce = np.maximum if mode == "max" else np.add
 
-    def run_group(group, workers):
+    def run_items(items, workers):
         row_pooled = None
         if pool_size[0] > 1:
             row_pooled = np.empty((step, out_rows, padded_shape[1], n_maps), dtype=maps.dtype)
         padded = None
         if padding != (0, 0):
             padded = np.full((step, *padded_shape), -np.inf if mode == "max" else 0, maps.dtype)
-        for start, stop in group:
+        for start, stop in items:
             source = maps[start:stop]
             if padded is not None:
                 # The border keeps its fill value; only the inside is rewritten.
@@ -699,7 +712,7 @@ def pool(
             if mode == "avg":
                 block /= pool_size[0] * pool_size[1]
 
-    _run_in_threads(run_group, items, n_jobs)
+    _run_in_threads(run_items, items, n_jobs)
     return pooled
 
 

@@ -16,6 +16,7 @@ from ._base import VersionedStateMixin, unfitted_on_error
 from ._ops import (
     ACTIVATIONS,
     CONV_METHODS,
+    choose_conv_method,
     conv_output_shape,
     convolve,
     expand_channelwise_bank,
@@ -95,8 +96,11 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
     n_patches : int, default=10000
         At most this many patches are sampled from the training images to learn a bank.
     method : {"auto", "gemm", "fft"}, default="auto"
-        The convolution algorithm; ``"auto"`` picks by kernel size. All give the same maps up to
-        float rounding.
+        The convolution algorithm. ``"auto"`` picks, once in :meth:`fit`, the one with the
+        lower estimated time for the images seen there (see
+        :func:`skconv._ops.choose_conv_method`), so that :meth:`transform` runs the same
+        operations whatever the batch it is given. All give the same maps up to float
+        rounding.
     n_jobs : int, default=None
         Threads that share the images in :meth:`transform`. ``None`` means 1, ``-1`` all cores.
     random_state : int, RandomState instance or None, default=None
@@ -116,6 +120,12 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         ``(height, width, channels)`` of the images seen in :meth:`fit`.
     output_shape_ : tuple of int
         ``(out_rows, out_cols, n_maps)`` of the maps :meth:`transform` returns.
+    stride_ : tuple of int
+        ``(rows, cols)`` step between output positions.
+    padding_ : tuple of tuple of int
+        ``((top, bottom), (left, right))`` zeros added around each image.
+    method_ : str
+        The convolution algorithm :meth:`transform` runs.
     n_features_in_ : int
         ``height * width * channels``, whatever layout X had.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -239,12 +249,28 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         pads = resolve_padding(padding, bank.shape[1:3])
         out_rows, out_cols = conv_output_shape(image_shape[:2], bank.shape[1:3], stride, pads)
         n_maps = bank.shape[0] * (image_shape[2] if bank.ndim == 3 else 1)
+        if self.method == "auto":
+            method = choose_conv_method(
+                bank.shape[1:3],
+                contrast_eps,
+                image_shape=image_shape[:2],
+                n_images=len(images),
+                n_channels=image_shape[2],
+                n_filters=n_output_maps(n_maps, self.activation),
+                stride=stride,
+                padding=pads,
+            )
+        else:
+            method = self.method
 
         self.filters_ = bank
         self.bias_ = bias
         self.contrast_eps_ = contrast_eps
         self.image_shape_ = image_shape
         self.output_shape_ = (out_rows, out_cols, n_output_maps(n_maps, self.activation))
+        self.stride_ = stride
+        self.padding_ = pads
+        self.method_ = method
         return self
 
     def transform(self, X):
@@ -274,12 +300,12 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         return convolve(
             images,
             bank,
-            stride=as_pair(self.stride, "stride"),
-            padding=resolve_padding(self._padding_setting(), bank.shape[1:3]),
+            stride=self.stride_,
+            padding=self.padding_,
             activation=self.activation,
             bias=bias if np.any(bias) else None,
             contrast_eps=self.contrast_eps_,
-            method=self.method,
+            method=self.method_,
             n_jobs=effective_n_jobs(self.n_jobs),
         )
 

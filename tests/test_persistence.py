@@ -39,11 +39,12 @@ def conv_configurations():
         ("gabor", {"filters": "gabor", "n_filters": 4, "kernel_size": 5}),
         ("edges", {"filters": "edges"}),
         ("random-crelu", {"filters": "random", "activation": "crelu", "random_state": 0}),
-        ("kmeans", {"filters": "kmeans", "n_filters": 4, "kernel_size": 3, "random_state": 0}),
-        ("kmeans-rng", {"filters": "kmeans", "n_filters": 4, "kernel_size": 3,
+        ("kmeans", {"filters": "kmeans", "n_filters": 4, "kernel_size": 3, "n_patches": 1000,
+                    "random_state": 0}),
+        ("kmeans-rng", {"filters": "kmeans", "n_filters": 4, "kernel_size": 3, "n_patches": 1000,
                         "random_state": np.random.RandomState(0)}),
         ("pca-stride", {"filters": "pca", "n_filters": 3, "kernel_size": 3, "stride": 2,
-                        "random_state": 0}),
+                        "n_patches": 1000, "random_state": 0}),
         ("explicit-even", {"filters": np.ones((2, 2, 4)), "padding": (1, 0),
                            "normalize": True}),
         ("colour-full-bank", {"filters": colour_bank, "image_shape": (8, 8, 3)}),
@@ -72,7 +73,9 @@ def fitted_pipelines(X, y):
     for name, params in pool_configurations():
         models.append((f"pool-{name}", PoolTransformer(**params).fit(maps), maps))
     convpool = ConvPool(
-        ConvFeatureExtractor(filters="kmeans", n_filters=4, kernel_size=3, random_state=0),
+        ConvFeatureExtractor(
+            filters="kmeans", n_filters=4, kernel_size=3, n_patches=1000, random_state=0
+        ),
         PoolTransformer(mode="avg", stride=1),
         batch_size=7,
     )

@@ -69,7 +69,8 @@ print(f"{images.shape[0]:,} images in {images.numblocks[0]} blocks of {PER_BLOCK
 # %%
 # One pipeline, fitted once
 # -------------------------
-# The Gabor bank is fixed, so fitting only records the image shape: one block is enough.
+# The Gabor bank is fixed, so fitting only records the image shape and picks the convolution
+# algorithm for batches of the size it sees: one block, the size every task will get.
 # Each 28x28 image gives eight 28x28 maps; 4x4 max pooling keeps 7x7x8 = 392 features.
 features = Pipeline(
     [
@@ -77,7 +78,7 @@ features = Pipeline(
                                       activation="abs")),
         ("pool", PoolTransformer(pool_size=4, mode="max")),
     ]
-).fit(block_images(0)[:10])  # fmt: skip
+).fit(block_images(0))  # fmt: skip
 pooled_shape = features.named_steps["pool"].output_shape_
 maps_bytes = images.shape[0] * np.prod(features.named_steps["conv"].output_shape_) * 4
 print(f"{np.prod(pooled_shape)} features per image; all feature maps at once: "

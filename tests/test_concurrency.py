@@ -177,23 +177,14 @@ def test_the_default_method_gives_identical_maps_in_any_batch_size(digits):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("conv_params", CONV_SETTINGS, ids=SETTING_IDS)
-def test_convpool_batch_sizes_change_at_most_the_rounding(conv_params, dtype):
+def test_convpool_batch_sizes_never_change_the_features(conv_params, dtype):
     images = np.random.RandomState(0).rand(37, 20, 20).astype(dtype)
     conv = ConvFeatureExtractor(**conv_params).fit(images)
     pool = PoolTransformer(mode="avg", pool_size=3, stride=2)
     expected = pool.fit_transform(conv.transform(images))
-    bank = conv.filters_
-    scale = np.abs(images).max() * np.abs(bank).max() * bank[0].size
-    if conv.contrast_eps_ is not None:
-        scale /= np.sqrt(conv.contrast_eps_)
     for batch_size in [1, 5, 16, "auto"]:
         features = ConvPool(ConvFeatureExtractor(**conv_params), pool, batch_size=batch_size)
-        np.testing.assert_allclose(
-            features.fit_transform(images),
-            expected,
-            rtol=0,
-            atol=ALGORITHM_ULPS * np.finfo(dtype).eps * scale,
-        )
+        np.testing.assert_array_equal(features.fit_transform(images), expected)
 
 
 def test_one_convpool_from_many_threads_gives_identical_outputs():

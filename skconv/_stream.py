@@ -44,9 +44,8 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
         never modified; as for ``conv``, pass it to tune it.
     batch_size : int or "auto", default="auto"
         Images convolved and pooled together. ``"auto"`` makes one batch's maps about 64 MiB
-        (at least one image). With an explicit ``conv`` method the features are bitwise the
-        same for every batch size; with ``method="auto"`` the algorithm is chosen per batch,
-        from its number of images too, so the batch size can change the last bits.
+        (at least one image). The features are the same, bit for bit, for every batch size:
+        the convolution's algorithm is fixed when ``conv_`` is fitted on all of X.
 
     Attributes
     ----------

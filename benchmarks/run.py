@@ -197,7 +197,7 @@ def conv_case(report, name, n_images, size, n_filters, kernel, target, subsets, 
     bank = rng.standard_normal((n_filters, kernel, kernel, 1)).astype(np.float32)
     conv = ConvFeatureExtractor(
         filters=bank, padding="valid", activation=None, n_jobs=report.threads
-    ).fit(images[:1])
+    ).fit(images)
     out_shape = (n_images, size - kernel + 1, size - kernel + 1, n_filters)
     functions = dict(
         skconv=lambda: conv.transform(images),
@@ -212,9 +212,7 @@ def conv_case(report, name, n_images, size, n_filters, kernel, target, subsets, 
         seconds = report.time(prefault_bytes=4 * np.prod(out_shape), **functions)
         row = dict(case=name, target=target, **seconds)
     reference = conv.transform(images[:2])
-    row["method"] = skconv._ops.choose_conv_method(
-        (kernel, kernel), image_shape=(size, size), n_images=n_images, n_filters=n_filters
-    )
+    row["method"] = conv.method_
     if torch is not None:
         row["torch"] = min(row["torch_nchw"], row["torch_channels_last"])
         with torch.no_grad():
@@ -296,7 +294,7 @@ def working_set_case(report, images, bank):
     print(f"\n{name}", flush=True)
     conv = ConvFeatureExtractor(
         filters=bank, padding="valid", activation=None, n_jobs=report.threads
-    ).fit(images[:1])
+    ).fit(images)
     peak, maps = traced_peak(lambda: conv.transform(images))
     report.add(
         case=name,

@@ -4,6 +4,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from references import reference_pool
 from scipy.signal import correlate2d
 
 from skconv import _ops
@@ -35,31 +36,6 @@ def reference_conv(images, bank, stride, pads):
         ]
         result.append(np.stack(maps, axis=-1))
     return np.stack(result)
-
-
-def reference_pool(maps, window, stride, mode, padding=(0, 0)):
-    fill = -np.inf if mode == "max" else 0.0
-    maps = np.pad(
-        maps.astype(np.float64),
-        ((0, 0), (padding[0],) * 2, (padding[1],) * 2, (0, 0)),
-        constant_values=fill,
-    )
-    n, rows, cols, n_maps = maps.shape
-    out_rows = (rows - window[0]) // stride[0] + 1
-    out_cols = (cols - window[1]) // stride[1] + 1
-    result = np.empty((n, out_rows, out_cols, n_maps))
-    for i in range(n):
-        for r in range(out_rows):
-            for c in range(out_cols):
-                for k in range(n_maps):
-                    cell = maps[
-                        i,
-                        r * stride[0] : r * stride[0] + window[0],
-                        c * stride[1] : c * stride[1] + window[1],
-                        k,
-                    ]
-                    result[i, r, c, k] = cell.max() if mode == "max" else cell.mean()
-    return result
 
 
 KERNELS = [(1, 1), (3, 3), (5, 5), (2, 2), (4, 4), (3, 5), (2, 3), (4, 1)]

@@ -88,7 +88,8 @@ def conv_output_shape(
         if kernel_shape[axis] > padded:
             raise ValueError(
                 f"The kernel has {kernel_shape[axis]} {name} but the padded image only "
-                f"{padded}; use a smaller kernel_size or more padding (e.g. padding='same')."
+                f"{padded}; use a smaller kernel (kernel_size, or a smaller filters array) or "
+                "more padding (e.g. padding='same')."
             )
         shape.append((padded - kernel_shape[axis]) // stride[axis] + 1)
     return tuple(shape)

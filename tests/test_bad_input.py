@@ -201,7 +201,7 @@ CONV_PARAMETERS = [
     Row(C, "kernel_size", "`9` with `padding='valid'` on 6x6 images", "fit",
         conv_fit(filters="random", kernel_size=9, padding="valid"), ValueError,
         ("The kernel has 9 rows but the padded image only 6",
-         "use a smaller kernel_size or more padding")),
+         "use a smaller kernel (kernel_size, or a smaller filters array) or more padding")),
     Row(C, "n_patches", "`0`", "fit", conv_fit(filters="kmeans", n_patches=0), IPE,
         not_allowed(C, "n_patches", "0")),
     Row(C, "method", "`'direct'`", "fit", conv_fit(method="direct"), IPE,

@@ -92,6 +92,17 @@ def features_pipeline(X):
     ).fit(X)
 
 
+def image_blocks_to_features(lazy, features, expected):
+    """Map a fitted transform over a dask stack of images chunked along samples only."""
+    return lazy.map_blocks(
+        features.transform,
+        dtype=expected.dtype,
+        drop_axis=[1, 2],
+        new_axis=[1],
+        chunks=(lazy.chunks[0], (expected.shape[1],)),
+    )
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("chunk", [1, 7, 64])
 def test_map_blocks_features_equal_numpy_on_the_cluster(client, digits, chunk, dtype):
@@ -100,13 +111,7 @@ def test_map_blocks_features_equal_numpy_on_the_cluster(client, digits, chunk, d
     expected = features.transform(images)
 
     lazy = da.from_array(images, chunks=(chunk, 8, 8))  # chunks along samples only
-    blocks = lazy.map_blocks(
-        features.transform,
-        dtype=expected.dtype,
-        drop_axis=[1, 2],
-        new_axis=[1],
-        chunks=(lazy.chunks[0], (expected.shape[1],)),
-    )
+    blocks = image_blocks_to_features(lazy, features, expected)
     assert blocks.numblocks == (-(-len(images) // chunk), 1)
     result = client.compute(blocks).result()
     assert result.dtype == expected.dtype
@@ -122,13 +127,7 @@ def test_map_blocks_with_convpool_on_the_cluster(client, digits):
     ).fit(images)
     expected = features.transform(images)
     lazy = da.from_array(images, chunks=(64, 8, 8))
-    blocks = lazy.map_blocks(
-        features.transform,
-        dtype=expected.dtype,
-        drop_axis=[1, 2],
-        new_axis=[1],
-        chunks=(lazy.chunks[0], (expected.shape[1],)),
-    )
+    blocks = image_blocks_to_features(lazy, features, expected)
     result = client.compute(blocks).result()
     np.testing.assert_array_equal(result, expected)
 

@@ -599,7 +599,7 @@ ConvFeatureExtractor, default=True
     n_lead = 2 if images is not None else 1  # image and heatmap columns
     n_grid_rows = len(values) + (bank is not None)
     plt = _pyplot()
-    width_ratios = [1] * n_lead + [max(3, n_maps / 8)]
+    width_ratios = [1] * n_lead + [max(3, n_maps / 6)]
     height_ratios = [1] * len(values)
     if bank is not None:  # a strip about as tall as one kernel is wide, within limits
         kernel_width = width_ratios[-1] / n_maps * bank.shape[2] / (bank.shape[2] + 1)

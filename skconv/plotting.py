@@ -293,20 +293,23 @@ def plot_feature_maps(
 
 
 def _find_pooling(steps) -> tuple[object | None, object | None]:
-    """The last pooling step of ``steps`` and the convolution that feeds it, if any."""
+    """The last pooling step of ``steps``, and the convolution that feeds it if it is the
+    first one (a later layer's kernels span feature maps, which cannot be drawn as images)."""
     from ._conv import ConvFeatureExtractor
     from ._pool import PoolTransformer
     from ._stream import ConvPool
 
-    pooling, conv = None, None
+    pooling, conv, n_convs = None, None, 0
     for step in steps:
         if isinstance(step, ConvPool):
+            n_convs += 1
             pooling, conv = step, getattr(step, "conv_", None)
         elif isinstance(step, PoolTransformer):
             pooling = step
         elif isinstance(step, ConvFeatureExtractor):
+            n_convs += 1
             pooling, conv = None, step
-    return pooling, conv
+    return pooling, conv if n_convs == 1 else None
 
 
 def _feature_layout(layout) -> tuple[tuple[int, int, int], object | None]:
@@ -486,9 +489,9 @@ def plot_feature_importance(
     filters : bool, array-like of shape (n_maps, kh, kw) or (n_maps, kh, kw, 3), or fitted \
 ConvFeatureExtractor, default=True
         Kernels drawn above the bars, one per map, each on its own symmetric scale. ``True``
-        draws the bank of the convolution found in ``layout`` when it has one drawable
-        (grey or RGB) kernel per map (with ``activation="crelu"`` the negated bank follows
-        the bank); ``False`` draws none.
+        draws the bank of the convolution found in ``layout`` when it is the first layer and
+        has one drawable (grey or RGB) kernel per map (with ``activation="crelu"`` the
+        negated bank follows the bank); ``False`` draws none.
     images : array-like of shape (n_drawn_classes, H, W), default=None
         One grey image per drawn class (e.g. the class's mean image), drawn in a first
         column to compare with the heatmaps.

@@ -265,6 +265,22 @@ def test_importance_finds_the_bank_in_separate_conv_and_pool_steps(digits):
     assert not any(ax.get_title().startswith("filters") for ax in no_strip.axes)
 
 
+def test_importance_draws_no_filters_for_a_second_layer_whose_kernels_span_maps(digits):
+    X, y = digits
+    model = make_pipeline(
+        ConvFeatureExtractor("seed", image_shape=(8, 8)),
+        PoolTransformer(2, flatten=False),
+        ConvFeatureExtractor("random", n_filters=4, random_state=0),  # kernels of 3 maps
+        PoolTransformer(2),
+        StandardScaler(),
+        LogisticRegression(max_iter=300),
+    ).fit(X, y)
+    fig = plot_feature_importance(model)
+    assert not any(ax.get_title().startswith("filters") for ax in fig.axes)
+    grid = np.abs(model[-1].coef_).reshape(10, 2, 2, 4)  # layout of the last pooling
+    np.testing.assert_allclose(bar_heights(bar_axes(fig)[0]), grid[0].sum(axis=(0, 1)))
+
+
 def test_importance_draws_permutation_importances_signed(digits):
     X, y = digits
     features = ConvPool(ConvFeatureExtractor("seed", image_shape=(8, 8)), PoolTransformer(4))

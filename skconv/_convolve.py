@@ -90,6 +90,12 @@ def convolve(
 
     Notes
     -----
+    The maps of an image are bitwise the same whatever the other images of the call (their
+    number, their order), ``n_jobs`` and the BLAS thread count, on any BLAS: every image's
+    products and transforms have shapes that depend only on its geometry and on
+    ``chunk_bytes`` (gemm row blocks), and colour channels are summed one at a time in order.
+    The two methods round differently from each other.
+
     Beyond the input and the output, the working set is at most about ``n_jobs`` times
     ``chunk_bytes`` (plus a zero-padded copy of the rows an item reads when there is padding),
     whatever the number of images.
@@ -158,6 +164,14 @@ class _GemmPlan:
     each thread allocates once. With few channels it is laid out transposed,
     ``(patch element, position)``, so that the copy writes long contiguous runs; with many
     channels row-major, ``(position, patch element)``, so that it moves whole pixels.
+
+    Each image of an item has a patch matrix of its own, and the item is a stack of
+    per-image products (one BLAS call per image), never one product over all its images: a
+    BLAS rounds a row of a product differently depending on the product's shape (the last
+    rows of a block go to other kernels, a one-row product to a matrix-vector routine), so
+    an image's maps would otherwise depend on how many images share its item. The row blocks
+    of an image depend only on its geometry, so every image's products have the same shapes
+    whatever the number of images in the call.
     """
 
     def __init__(self, images, bank, maps, stride, padding, contrast_eps, chunk_bytes):
@@ -191,36 +205,69 @@ class _GemmPlan:
         )
         n_images, n_rows = _item_extent(item)
         out_cols = self.maps.shape[2]
-        n_positions = n_images * n_rows * out_cols
+        n_positions = n_rows * out_cols  # of each image
         # windows[n, r, c, channel, i, j] is input (r * row_step + i, c * col_step + j).
         windows = sliding_window_view(source, (self.kernel_rows, self.kernel_cols), axis=(1, 2))
         windows = windows[:, :: self.stride[0], :: self.stride[1]][:, :n_rows, :out_cols]
-        # The patch matrix is one copy of the windows, which numpy walks in the destination's
-        # memory order: (i, j, channel, n, r, c) when transposed, else (n, r, c, i, j, channel).
-        order = (4, 5, 3, 0, 1, 2) if self.transposed else (0, 1, 2, 4, 5, 3)
+        # The patch matrices are one copy of the windows, which numpy walks in the
+        # destination's memory order: (n, i, j, channel, r, c) when transposed, else
+        # (n, r, c, i, j, channel); either way one matrix per image.
+        order = (0, 4, 5, 3, 1, 2) if self.transposed else (0, 1, 2, 4, 5, 3)
         windows = windows.transpose(order)
         patches = patch_buffer[: windows.size].reshape(windows.shape)
         np.copyto(patches, windows)
         if self.transposed:
-            matrix = patches.reshape(-1, n_positions).T
+            by_element = patches.reshape(n_images, -1, n_positions)
+            matrices = by_element.transpose(0, 2, 1)
         else:
-            matrix = patches.reshape(n_positions, -1)
+            matrices = patches.reshape(n_images, n_positions, -1)
         block = self.maps[image_start:image_stop, row_start:row_stop]
-        responses = block.reshape(n_positions, -1)
-        np.matmul(matrix, self.weights, out=responses)
+        responses = block.reshape(n_images, n_positions, -1)
+        # A stack of per-image products: numpy makes one BLAS call per image.
+        np.matmul(matrices, self.weights, out=responses)
         if self.contrast_eps is not None:
-            _divide_by_window_std(responses, matrix, self.contrast_eps)
+            if self.transposed:
+                moments = _window_moments_by_element(by_element)
+            else:
+                moments = _window_moments_by_row(matrices)
+            _divide_by_window_std(responses, *moments, self.contrast_eps)
         return block
 
 
-def _divide_by_window_std(responses, matrix, contrast_eps):
-    """Divide each row of responses by the std of its patch (a row of ``matrix``)."""
-    size = matrix.shape[1]
-    mean = matrix.sum(axis=1) / size
-    variance = np.einsum("ij,ij->i", matrix, matrix) / size - mean * mean
+def _window_moments_by_row(matrices):
+    """Sums and sums of squares of each patch, from ``(n, positions, element)`` matrices.
+
+    Each sum runs along one contiguous row, in the same order whatever the number of rows.
+    """
+    rows = matrices.reshape(-1, matrices.shape[2])
+    return rows.sum(axis=1), np.einsum("ij,ij->i", rows, rows), rows.shape[1]
+
+
+def _window_moments_by_element(by_element):
+    """Sums and sums of squares of each patch, from ``(n, element, position)`` patches.
+
+    The elements are added one at a time, in order: a reduction over the middle axis would
+    let numpy pick its summation order from the array's shape (a pairwise sum when there is
+    a single position), and an image's maps would depend on the other images of its item.
+    """
+    total = by_element[:, 0].copy()
+    squares = np.square(by_element[:, 0])
+    term = np.empty_like(squares)
+    for element in range(1, by_element.shape[1]):
+        values = by_element[:, element]
+        total += values
+        np.multiply(values, values, out=term)
+        squares += term
+    return total.reshape(-1), squares.reshape(-1), by_element.shape[1]
+
+
+def _divide_by_window_std(responses, total, squares, size, contrast_eps):
+    """Divide each response by the std of its patch, from the patch's sum and sum of squares."""
+    mean = total / size
+    variance = squares / size - mean * mean
     np.maximum(variance, 0, out=variance)
     variance += contrast_eps
-    responses /= np.sqrt(variance)[:, None]
+    responses /= np.sqrt(variance).reshape(*responses.shape[:-1], 1)
 
 
 def _item_extent(item) -> Pair:
@@ -280,7 +327,7 @@ def _padded_source(images, item, kernel_rows, stride, padding, buffer):
 
 
 class _FftPlan:
-    """Products of spectra, a few whole images per item.
+    """Products of spectra, a few whole images per item; each image computed on its own.
 
     The bank's spectrum is computed once, from each kernel shifted circularly by the top and
     left padding: correlating the unpadded image (zero-extended to the transform size) with it
@@ -306,6 +353,9 @@ class _FftPlan:
         complex_size = self.bank_spectrum.itemsize
         image_bytes = frequencies * complex_size * (n_maps + n_channels)
         image_bytes += self.fft_shape[0] * self.fft_shape[1] * n_maps * maps.itemsize
+        self.n_channels = n_channels
+        if n_channels > 1:
+            image_bytes += frequencies * complex_size * n_maps  # one channel's term
         images_per_item = max(1, chunk_bytes // image_bytes)
         n_images = images.shape[0]
         self.items = [
@@ -315,28 +365,35 @@ class _FftPlan:
         self.product_size = images_per_item * frequencies * n_maps
 
     def allocate_scratch(self):
-        return np.empty(self.product_size, self.bank_spectrum.dtype)
+        dtype = self.bank_spectrum.dtype
+        term = np.empty(self.product_size, dtype) if self.n_channels > 1 else None
+        return np.empty(self.product_size, dtype), term
 
-    def run(self, item, product_buffer, workers):
+    def run(self, item, scratch, workers):
         import scipy.fft
 
+        product_buffer, term_buffer = scratch
         image_start, image_stop = item
         n_images = image_stop - image_start
         spectrum = scipy.fft.rfft2(
             self.images[image_start:image_stop], s=self.fft_shape, axes=(1, 2), workers=workers
         )
-        product = product_buffer[: n_images * spectrum[0, ..., 0].size * self.product_shape[2]]
-        product = product.reshape(n_images, *self.product_shape)
-        # At each frequency, sums channels for every filter: a (n, C) @ (C, F) product, or a
-        # broadcast product for one channel.
-        if spectrum.shape[3] == 1:
-            np.multiply(spectrum, self.bank_spectrum[:, :, 0], out=product)
-        else:
-            np.matmul(
-                spectrum.transpose(1, 2, 0, 3),
-                self.bank_spectrum,
-                out=product.transpose(1, 2, 0, 3),
-            )
+        size = n_images * spectrum[0, ..., 0].size * self.product_shape[2]
+        product = product_buffer[:size].reshape(n_images, *self.product_shape)
+        # At each frequency, the sum over channels for every filter, one channel at a time in
+        # channel order: elementwise products and sums, so that an image's result does not
+        # depend on the other images of the item (a (n, C) @ (C, F) matrix product would
+        # round according to n).
+        np.multiply(spectrum[..., :1], self.bank_spectrum[:, :, 0], out=product)
+        if self.n_channels > 1:
+            term = term_buffer[:size].reshape(product.shape)
+            for channel in range(1, self.n_channels):
+                np.multiply(
+                    spectrum[..., channel : channel + 1],
+                    self.bank_spectrum[:, :, channel],
+                    out=term,
+                )
+                product += term
         response = scipy.fft.irfft2(
             product, s=self.fft_shape, axes=(1, 2), workers=workers, overwrite_x=True
         )

@@ -9,7 +9,7 @@ from scipy.signal import correlate2d
 
 from skconv import _convolve
 from skconv._convolve import convolve
-from skconv._geometry import resolve_padding
+from skconv._geometry import expand_channelwise_bank, resolve_padding
 
 TOLERANCE = {np.float32: 2e-4, np.float64: 1e-10}
 
@@ -278,3 +278,84 @@ def test_bad_method_and_activation_are_named_even_for_empty_input():
         convolve(empty, np.ones((1, 3, 3, 1)), activation="sigmoid")
     with pytest.raises(ValueError, match="contrast_eps"):
         convolve(empty, np.ones((1, 3, 3, 1)), method="fft", contrast_eps=1.0)
+
+
+# Cases of the reproducibility tests: (name, image shape, bank shape or channel-wise bank,
+# stride, padding). "one position" makes every image's product a single row (a matrix-vector
+# product in BLAS).
+REPRODUCIBILITY_CASES = [
+    ("grey", (12, 11, 1), (6, 5, 5, 1), (1, 1), "same"),
+    ("grey stride", (13, 12, 1), (4, 4, 3, 1), (2, 3), "valid"),
+    ("colour full bank", (12, 11, 3), (5, 3, 3, 3), (2, 1), "same"),
+    ("colour channel-wise", (10, 9, 3), (4, 3, 3), (1, 1), "valid"),
+    ("two channels", (11, 10, 2), (3, 4, 4, 2), (1, 1), (1, 2)),
+    ("one position grey", (5, 5, 1), (7, 5, 5, 1), (1, 1), "valid"),
+    ("one position colour", (4, 4, 3), (5, 4, 4, 3), (1, 1), "valid"),
+]
+
+
+def reproducibility_inputs(case, dtype, n_images=23):
+    _, image_shape, bank_shape, stride, padding = case
+    rng = np.random.RandomState(21)
+    images = rng.rand(n_images, *image_shape).astype(dtype)
+    bank = rng.randn(*bank_shape)
+    if bank.ndim == 3:
+        bank = expand_channelwise_bank(bank, image_shape[2])
+    return images, bank, dict(stride=stride, padding=resolve_padding(padding, bank.shape[1:3]))
+
+
+@pytest.mark.reproducibility
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", REPRODUCIBILITY_CASES, ids=[c[0] for c in REPRODUCIBILITY_CASES])
+@pytest.mark.parametrize("method", ["gemm", "fft"])
+def test_an_images_maps_do_not_depend_on_the_other_images_of_the_call(method, case, dtype):
+    """Bitwise: one image at a time, all at once, in odd batches, with any n_jobs, on any BLAS
+    (run also under OPENBLAS_CORETYPE=Haswell, whose kernels round the last rows of a
+    product differently)."""
+    images, bank, geometry = reproducibility_inputs(case, dtype)
+    kwargs = dict(method=method, activation="relu", bias=np.linspace(-0.5, 0.5, len(bank)))
+    one_by_one = np.concatenate(
+        [convolve(image[None], bank, **geometry, **kwargs) for image in images]
+    )
+    assert one_by_one.dtype == dtype
+    np.testing.assert_array_equal(convolve(images, bank, **geometry, **kwargs), one_by_one)
+    for batch in [2, 5, 7, 16]:
+        batched = [
+            convolve(images[start : start + batch], bank, **geometry, **kwargs)
+            for start in range(0, len(images), batch)
+        ]
+        np.testing.assert_array_equal(np.concatenate(batched), one_by_one)
+    # Items of three images (fft) or a few images (gemm), shared by threads.
+    chunk_bytes = 3 * images[0].size * bank.shape[0] * 8 * images.itemsize
+    for n_jobs in [2, 3]:
+        maps = convolve(images, bank, **geometry, **kwargs, n_jobs=n_jobs, chunk_bytes=chunk_bytes)
+        np.testing.assert_array_equal(maps, one_by_one)
+    reversed_order = convolve(images[::-1], bank, **geometry, **kwargs)
+    np.testing.assert_array_equal(reversed_order[::-1], one_by_one)
+
+
+@pytest.mark.reproducibility
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", REPRODUCIBILITY_CASES, ids=[c[0] for c in REPRODUCIBILITY_CASES])
+def test_contrast_normalised_maps_do_not_depend_on_the_other_images(patch_layout, case, dtype):
+    images, bank, geometry = reproducibility_inputs(case, dtype, n_images=11)
+    bank = bank - bank.mean(axis=(1, 2, 3), keepdims=True)
+    kwargs = dict(method="gemm", contrast_eps=0.01, **geometry)
+    one_by_one = np.concatenate([convolve(image[None], bank, **kwargs) for image in images])
+    np.testing.assert_array_equal(convolve(images, bank, **kwargs), one_by_one)
+    batched = [convolve(images[start : start + 4], bank, **kwargs) for start in range(0, 11, 4)]
+    np.testing.assert_array_equal(np.concatenate(batched), one_by_one)
+    np.testing.assert_array_equal(convolve(images, bank, **kwargs, n_jobs=2), one_by_one)
+
+
+@pytest.mark.reproducibility
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_blocks_of_large_images_do_not_depend_on_the_number_of_images(patch_layout, dtype):
+    # Row blocks are cut from an image's own geometry and chunk_bytes: the same for every image.
+    rng = np.random.RandomState(22)
+    images = rng.rand(5, 40, 37, 2).astype(dtype)
+    bank = rng.randn(6, 5, 4, 2)
+    kwargs = dict(padding=resolve_padding("same", (5, 4)), method="gemm", chunk_bytes=7000)
+    one_by_one = np.concatenate([convolve(image[None], bank, **kwargs) for image in images])
+    np.testing.assert_array_equal(convolve(images, bank, **kwargs), one_by_one)
+    np.testing.assert_array_equal(convolve(images, bank, **kwargs, n_jobs=3), one_by_one)

@@ -345,11 +345,16 @@ class _FftPlan:
         shifted = np.zeros((n_maps, *self.fft_shape, n_channels), dtype=bank.dtype)
         shifted[:, :kernel_rows, :kernel_cols] = bank
         shifted = np.roll(shifted, (-top, -left), axis=(1, 2))
-        # Correlation is a product with the conjugate spectrum; laid out (row, col, c, f).
+        # Correlation is a product with the conjugate spectrum. One channel: laid out
+        # (row, col, f), the images' spectra broadcast along f, and the responses come out in
+        # the maps' layout. Several channels are added one at a time, which runs fastest on
+        # long rows: laid out (c, f, row, col), and the responses are transposed at the end.
+        self.by_channel = n_channels > 1
         spectrum = np.conj(scipy.fft.rfft2(shifted, axes=(1, 2)))
-        self.bank_spectrum = np.ascontiguousarray(spectrum.transpose(1, 2, 3, 0))
-        frequencies = self.bank_spectrum.shape[0] * self.bank_spectrum.shape[1]
-        self.product_shape = (*self.bank_spectrum.shape[:2], n_maps)
+        order = (3, 0, 1, 2) if self.by_channel else (3, 1, 2, 0)
+        self.bank_spectrum = np.ascontiguousarray(spectrum.transpose(order))
+        self.product_shape = self.bank_spectrum.shape[1:]
+        frequencies = spectrum.shape[1] * spectrum.shape[2]
         complex_size = self.bank_spectrum.itemsize
         image_bytes = frequencies * complex_size * (n_maps + n_channels)
         image_bytes += self.fft_shape[0] * self.fft_shape[1] * n_maps * maps.itemsize
@@ -375,28 +380,33 @@ class _FftPlan:
         product_buffer, term_buffer = scratch
         image_start, image_stop = item
         n_images = image_stop - image_start
-        spectrum = scipy.fft.rfft2(
-            self.images[image_start:image_stop], s=self.fft_shape, axes=(1, 2), workers=workers
-        )
-        size = n_images * spectrum[0, ..., 0].size * self.product_shape[2]
+        images = self.images[image_start:image_stop]
+        # The images' spectra: (n, c, row, col) by channel, else (n, row, col, 1).
+        axes = (2, 3) if self.by_channel else (1, 2)
+        if self.by_channel:
+            images = images.transpose(0, 3, 1, 2)
+        spectrum = scipy.fft.rfft2(images, s=self.fft_shape, axes=axes, workers=workers)
+        size = n_images * int(np.prod(self.product_shape))
         product = product_buffer[:size].reshape(n_images, *self.product_shape)
         # At each frequency, the sum over channels for every filter, one channel at a time in
         # channel order: elementwise products and sums, so that an image's result does not
         # depend on the other images of the item (a (n, C) @ (C, F) matrix product would
         # round according to n).
-        np.multiply(spectrum[..., :1], self.bank_spectrum[:, :, 0], out=product)
-        if self.n_channels > 1:
+        if not self.by_channel:
+            np.multiply(spectrum, self.bank_spectrum[0], out=product)
+        else:
+            np.multiply(spectrum[:, :1], self.bank_spectrum[0], out=product)
             term = term_buffer[:size].reshape(product.shape)
             for channel in range(1, self.n_channels):
                 np.multiply(
-                    spectrum[..., channel : channel + 1],
-                    self.bank_spectrum[:, :, channel],
-                    out=term,
+                    spectrum[:, channel : channel + 1], self.bank_spectrum[channel], out=term
                 )
                 product += term
         response = scipy.fft.irfft2(
-            product, s=self.fft_shape, axes=(1, 2), workers=workers, overwrite_x=True
+            product, s=self.fft_shape, axes=axes, workers=workers, overwrite_x=True
         )
+        if self.by_channel:  # (n, f, row, col) to the maps' (n, row, col, f)
+            response = response.transpose(0, 2, 3, 1)
         block = self.maps[image_start:image_stop]
         out_rows, out_cols = block.shape[1:3]
         row_step, col_step = self.stride

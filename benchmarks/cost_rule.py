@@ -3,9 +3,11 @@
 Run ``python benchmarks/cost_rule.py`` on an idle machine. It times ``convolve`` with
 ``method="gemm"`` and ``method="fft"`` (one thread, float32) over a grid of image sizes, kernel
 sizes, channels, filters, paddings and strides, fits the weights of the cost model in
-``skconv._ops._cost_terms`` to the timings, and prints them with how often the fitted rule
-picks the slower algorithm. ``--quick`` runs a small grid. Measurements go to
-``benchmarks/cost_rule.json``.
+``skconv._cost.cost_terms`` to the timings, and prints them with how often the fitted rule
+picks the slower algorithm. The weights go to ``skconv/_cost_weights.json``, the one place
+``skconv._cost`` reads them from; the measurements to ``benchmarks/cost_rule.json``.
+``--quick`` runs a small grid and writes nothing; ``--from-json`` refits the saved
+measurements.
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ try:
     import skconv  # noqa: F401
 except ImportError:  # run from a source checkout without installing
     sys.path.insert(0, str(HERE.parent))
-from skconv._ops import _cost_terms, convolve, resolve_padding  # noqa: E402
+from skconv._convolve import convolve  # noqa: E402
+from skconv._cost import cost_terms  # noqa: E402
+from skconv._geometry import resolve_padding  # noqa: E402
+
+# The weights file that skconv._cost reads.
+WEIGHTS_PATH = HERE.parent / "skconv" / "_cost_weights.json"
+WEIGHTS_ABOUT = (
+    "Weights of the cost model behind convolve(method='auto'): each algorithm's estimated "
+    "seconds are these weights times the counts of skconv._cost.cost_terms. Written by "
+    "benchmarks/cost_rule.py; do not edit by hand."
+)
 
 # Each timed call does about this many multiply-adds (gemm) so that it takes tens of ms.
 TARGET_WORK = 3e7
@@ -54,7 +66,7 @@ def measure(quick: bool) -> list[dict]:
             continue
         padding = resolve_padding(padding_name, (kernel, kernel))
         stride = (step, step)
-        work, _ = _cost_terms(
+        work, _ = cost_terms(
             (size, size), (kernel, kernel), 1, n_channels, n_filters, stride, padding
         )
         n_images = int(np.clip(TARGET_WORK / work[0], 1, 2000))
@@ -97,6 +109,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small grid (smoke run)")
     parser.add_argument("--from-json", action="store_true", help="refit the saved timings")
+    parser.add_argument(
+        "--fitted-on",
+        default="float32 timings, one thread, 2-core AMD EPYC (Zen 4), OpenBLAS "
+        "(benchmarks/cost_rule.json)",
+        help="the machine the timings come from, recorded in the weights file",
+    )
     args = parser.parse_args(argv)
     path = HERE / "cost_rule.json"
     if args.from_json:
@@ -106,7 +124,7 @@ def main(argv=None):
         if not args.quick:
             path.write_text("[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]\n")
     terms = [
-        _cost_terms(
+        cost_terms(
             (row["size"],) * 2,
             (row["kernel"],) * 2,
             row["images"],
@@ -126,8 +144,18 @@ def main(argv=None):
     picks_fft = fft_terms @ fft_constants < gemm_terms @ gemm_constants
     chosen = np.where(picks_fft, fft_seconds, gemm_seconds)
     slowdown = chosen / np.minimum(gemm_seconds, fft_seconds)
-    print("GEMM_COST_WEIGHTS =", tuple(float(f"{c:.3g}") for c in gemm_constants))
-    print("FFT_COST_WEIGHTS =", tuple(float(f"{c:.3g}") for c in fft_constants))
+    weights = {
+        "about": WEIGHTS_ABOUT,
+        "fitted_on": args.fitted_on,
+        # Three significant digits: the fit is not more precise than that.
+        "gemm": [float(f"{c:.3g}") for c in gemm_constants],
+        "fft": [float(f"{c:.3g}") for c in fft_constants],
+    }
+    print("gemm weights:", weights["gemm"])
+    print("fft weights:", weights["fft"])
+    if not args.quick:
+        WEIGHTS_PATH.write_text(json.dumps(weights, indent=2) + "\n")
+        print(f"wrote {WEIGHTS_PATH}")
     for name, terms, seconds, constants in (
         ("gemm", gemm_terms, gemm_seconds, gemm_constants),
         ("fft", fft_terms, fft_seconds, fft_constants),

@@ -13,16 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import filters as banks
 from ._base import VersionedStateMixin, unfitted_on_error
-from ._ops import (
-    ACTIVATIONS,
-    CONV_METHODS,
-    choose_conv_method,
-    conv_output_shape,
-    convolve,
-    expand_channelwise_bank,
-    n_output_maps,
-    resolve_padding,
-)
+from ._convolve import ACTIVATIONS, CONV_METHODS, convolve
+from ._cost import choose_conv_method
+from ._geometry import conv_output_shape, expand_channelwise_bank, n_output_maps, resolve_padding
 from ._patches import extract_patches
 from ._shapes import as_pair, resolve_image_shape, validate_images
 

@@ -12,7 +12,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import VersionedStateMixin, unfitted_on_error
-from ._ops import POOL_MODES, grid_pool, pool, pool_output_shape
+from ._geometry import pool_output_shape
+from ._pooling import POOL_MODES, grid_pool, pool
 from ._shapes import as_pair, resolve_image_shape, validate_images
 
 

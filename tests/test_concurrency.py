@@ -2,12 +2,16 @@
 
 The promises tested here:
 
+- the features of an image are bitwise identical whatever ``batch_size``, ``n_jobs``, the
+  threads, ``ConvPool`` or ``Pipeline``, dask blocks, or one image versus many, on any BLAS:
+  every image's products have shapes that depend only on its geometry, and ``method="auto"``
+  is resolved once in ``fit`` (``method_``). The tests marked ``reproducibility`` are also
+  run under ``OPENBLAS_CORETYPE=Haswell`` (``pytest -m reproducibility``), whose kernels round
+  the last rows of a product differently from the AVX-512 ones;
 - one fitted pipeline used from many threads at once gives the outputs it gives sequentially,
-  bit for bit;
-- ``n_jobs`` never changes a result (threads share out the same work items, so they run the
-  same operations): bitwise equal;
-- splitting X into batches runs the same operations on every value: bitwise equal, because
-  ``method="auto"`` is resolved once in ``fit`` (``method_``) and not per call;
+  bit for bit, from the first concurrent round on;
+- no process-wide BLAS setting is left changed by any mix of sequential, concurrent, failing
+  and dask-threaded transforms;
 - the two algorithms ("gemm", "fft") differ only by their rounding, within
   ``ALGORITHM_ULPS * eps * K * max|x| * max|k|`` for a kernel of ``K`` elements (measured: at
   most 2.1 of these ``eps * K * ...`` units, on digits; under 0.6 on uniform random images);
@@ -21,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import threadpoolctl
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -68,18 +73,7 @@ def blas_threads():
     return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
 
 
-@pytest.fixture(autouse=True)
-def keep_blas_threads():
-    """Restore BLAS's thread count after each test.
-
-    Concurrent transforms with ``n_jobs > 1`` each limit BLAS to one thread and restore the
-    count they saw on entry, which can be another call's limit: BLAS may stay at one thread
-    afterwards (a slowdown for the rest of the session, not a wrong result).
-    """
-    with threadpool_limits(limits=max(blas_threads(), default=1), user_api="blas"):
-        yield
-
-
+@pytest.mark.reproducibility
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("n_jobs", [None, 2])
 @pytest.mark.parametrize("conv_params", CONV_SETTINGS[:2] + CONV_SETTINGS[3:4], ids=repr)
@@ -109,6 +103,7 @@ def test_one_pipeline_from_many_threads_gives_identical_outputs(digits, conv_par
         np.testing.assert_array_equal(maps, expected_maps)
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("conv_params", CONV_SETTINGS, ids=SETTING_IDS)
 def test_n_jobs_never_changes_the_maps(conv_params, dtype):
@@ -123,6 +118,7 @@ def test_n_jobs_never_changes_the_maps(conv_params, dtype):
         np.testing.assert_array_equal(pool.fit_transform(expected), pooled)
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("conv_params", CONV_SETTINGS, ids=SETTING_IDS)
 def test_batch_sizes_never_change_the_maps(conv_params, dtype):
@@ -156,6 +152,7 @@ def test_algorithms_differ_at_most_by_the_rounding_bound(conv_params, dtype):
     np.testing.assert_allclose(fft.transform(images), gemm.transform(images), rtol=0, atol=bound)
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("method", ["gemm", "fft"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_an_explicit_method_gives_identical_maps_in_any_batch_size(digits, method, dtype):
@@ -168,6 +165,7 @@ def test_an_explicit_method_gives_identical_maps_in_any_batch_size(digits, metho
             np.testing.assert_array_equal(np.concatenate(batched), expected)
 
 
+@pytest.mark.reproducibility
 def test_the_default_method_gives_identical_maps_in_any_batch_size(digits):
     images = digits[0][:200].reshape(-1, 8, 8)
     conv = ConvFeatureExtractor(filters="seed").fit(images)
@@ -175,6 +173,7 @@ def test_the_default_method_gives_identical_maps_in_any_batch_size(digits):
     np.testing.assert_array_equal(np.concatenate(one_by_one), conv.transform(images))
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("conv_params", CONV_SETTINGS, ids=SETTING_IDS)
 def test_convpool_batch_sizes_never_change_the_features(conv_params, dtype):
@@ -187,6 +186,7 @@ def test_convpool_batch_sizes_never_change_the_features(conv_params, dtype):
         np.testing.assert_array_equal(features.fit_transform(images), expected)
 
 
+@pytest.mark.reproducibility
 def test_one_convpool_from_many_threads_gives_identical_outputs():
     images = np.random.RandomState(0).rand(50, 16, 16).astype(np.float32)
     features = ConvPool(
@@ -261,3 +261,136 @@ def test_grid_search_scores_do_not_depend_on_n_jobs(digits):
     sequential = search.fit(X[:300], y[:300]).cv_results_["mean_test_score"]
     parallel = clone(search).set_params(n_jobs=2).fit(X[:300], y[:300])
     np.testing.assert_array_equal(parallel.cv_results_["mean_test_score"], sequential)
+
+
+# Estimator-level cases: grey and colour, both algorithms (the 32x32x3 images with 9x9
+# kernels pick the FFT in fit), a full 4-D bank, stride, one output position.
+RNG = np.random.RandomState(30)
+FEATURE_CASES = {
+    "grey gemm": ((20, 20), {"filters": "gabor", "n_filters": 6, "kernel_size": 5}),
+    "grey fft": ((20, 20), {"filters": "gabor", "n_filters": 4, "kernel_size": 11,
+                            "method": "fft"}),
+    "colour auto-fft": ((32, 32, 3), {"filters": "random", "n_filters": 8, "kernel_size": 9,
+                                      "random_state": 0}),
+    "colour gemm stride": ((16, 15, 3), {"filters": "edges", "stride": 2, "method": "gemm"}),
+    "colour full bank": ((12, 12, 3), {"filters": RNG.randn(5, 3, 3, 3), "padding": "valid"}),
+    "one position": ((5, 5, 3), {"filters": RNG.randn(4, 5, 5, 3), "padding": "valid"}),
+    "kmeans contrast": ((14, 14), {"filters": "kmeans", "n_filters": 6, "kernel_size": 3,
+                                   "n_patches": 500, "random_state": 0}),
+}  # fmt: skip
+
+
+@pytest.mark.reproducibility
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", list(FEATURE_CASES))
+def test_features_of_an_image_do_not_depend_on_how_it_is_computed(case, dtype):
+    """Bitwise, on any BLAS: one image at a time or many, batches of any size, n_jobs,
+    ConvPool or Pipeline, dask blocks on the threaded scheduler."""
+    image_shape, params = FEATURE_CASES[case]
+    images = np.random.RandomState(31).rand(17, *image_shape).astype(dtype)
+    conv = ConvFeatureExtractor(**params).fit(images)
+    if case == "colour auto-fft":
+        assert conv.method_ == "fft"
+    pool_size = 2 if min(conv.output_shape_[:2]) >= 2 else None  # None: one position
+    pool = PoolTransformer(mode="avg", pool_size=pool_size).fit(conv.transform(images[:1]))
+    one_by_one = np.concatenate([pool.transform(conv.transform(image[None])) for image in images])
+    pipeline = Pipeline([("conv", conv), ("pool", pool)])
+    np.testing.assert_array_equal(pipeline.transform(images), one_by_one)
+    threaded = clone(pipeline).set_params(conv__n_jobs=2, pool__n_jobs=2).fit(images)
+    np.testing.assert_array_equal(threaded.transform(images), one_by_one)
+    for batch_size in [1, 7, "auto"]:
+        streamed = ConvPool(clone(conv), clone(pool), batch_size=batch_size).fit(images)
+        np.testing.assert_array_equal(streamed.transform(images), one_by_one)
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    lazy = da.from_array(images, chunks=((5, 11, 1), *images.shape[1:]))
+    blocks = lazy.map_blocks(
+        pipeline.transform,
+        dtype=dtype,
+        drop_axis=list(range(2, images.ndim)),
+        chunks=(lazy.chunks[0], (one_by_one.shape[1],)),
+    )
+    with dask.config.set(scheduler="threads", num_workers=4):
+        np.testing.assert_array_equal(blocks.compute(), one_by_one)
+
+
+def blas_settings():
+    return [(info["filepath"], info["num_threads"]) for info in threadpool_info()]
+
+
+def test_no_blas_setting_is_left_changed_by_any_mix_of_transforms(monkeypatch):
+    """Sequential, concurrent (8 threads, n_jobs 1 and 2), failing and dask-threaded
+    transforms leave every thread pool threadpoolctl sees as they found it; the first
+    concurrent round already equals the sequential result, bitwise."""
+    import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS, a second BLAS library)
+
+    from skconv import _convolve
+
+    images = np.random.RandomState(32).rand(40, 18, 18).astype(np.float32)
+    models = [
+        make_pipeline_features(n_jobs=n_jobs, method=method).fit(images)
+        for n_jobs in (None, 2)
+        for method in ("gemm", "fft")
+    ]
+    # As in a fresh process: no thread holds threadpoolctl's control of OpenBLAS (a test that
+    # limits BLAS from this thread and never releases it would hide the leak).
+    clear = getattr(threadpoolctl.OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+    before = blas_settings()
+    if max(blas_threads()) < 2:
+        pytest.skip("BLAS has a single thread here: a leaked limit could not show")
+    expected = [model.transform(images) for model in models]
+    assert blas_settings() == before
+    start = threading.Barrier(N_THREADS)
+
+    def work(thread):
+        start.wait()
+        model = models[thread % len(models)]
+        return [model.transform(images[: 10 + thread]) for _ in range(CALLS_PER_THREAD)]
+
+    with ThreadPoolExecutor(max_workers=N_THREADS) as executor:
+        outcomes = list(executor.map(work, range(N_THREADS)))
+    for thread, results in enumerate(outcomes):
+        for features in results:  # the first round too
+            np.testing.assert_array_equal(features, expected[thread % len(models)][: 10 + thread])
+    assert blas_settings() == before
+
+    def fail(*args):
+        raise RuntimeError("failed inside the core")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_convolve, "_finish", fail)
+        with pytest.raises(RuntimeError, match="inside the core"):
+            models[1].transform(images)
+        with ThreadPoolExecutor(max_workers=4) as executor:
+            failures = [executor.submit(model.transform, images) for model in models]
+        for future in failures:
+            with pytest.raises(RuntimeError, match="inside the core"):
+                future.result()
+    assert blas_settings() == before
+
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    lazy = da.from_array(images, chunks=(7, 18, 18))
+    blocks = lazy.map_blocks(
+        models[1].transform,
+        dtype=np.float32,
+        drop_axis=[2],
+        chunks=(lazy.chunks[0], (expected[1].shape[1],)),
+    )
+    with dask.config.set(scheduler="threads", num_workers=4):
+        np.testing.assert_array_equal(blocks.compute(), expected[1])
+    assert blas_settings() == before
+
+
+def make_pipeline_features(n_jobs, method):
+    return Pipeline(
+        [
+            ("conv", ConvFeatureExtractor(filters="gabor", n_filters=4, kernel_size=5,
+                                          method=method, n_jobs=n_jobs)),
+            ("pool", PoolTransformer(mode="avg", pool_size=3, n_jobs=n_jobs)),
+        ]
+    )  # fmt: skip

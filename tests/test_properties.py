@@ -14,14 +14,16 @@ within ``ULPS * eps`` of the value's magnitude for average.
 """
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from references import reference_pool
 from scipy.signal import correlate, correlate2d
+from sklearn.base import clone
 
 from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
-from skconv._ops import CONV_METHODS
+from skconv._convolve import CONV_METHODS
 
 # Rounding allowance in units of eps per product term. Over 3,000 random examples per test the
 # largest error measured was 1.0 of these units (float64) and 0.71 (float32); 8 leaves room for
@@ -302,6 +304,7 @@ def test_pool_matches_loops_with_documented_shape_and_untouched_input(case):
     np.testing.assert_array_equal(maps, before)
 
 
+@pytest.mark.reproducibility
 @settings(max_examples=150, **SETTINGS)
 @given(case=convpool_cases())
 def test_convpool_matches_the_references_in_any_batch_size(case):
@@ -337,6 +340,9 @@ def test_convpool_matches_the_references_in_any_batch_size(case):
         tolerance *= 2
     np.testing.assert_allclose(features, expected, rtol=0, atol=tolerance)
     np.testing.assert_array_equal(images, before)
+    # The same features as the unstreamed steps, bitwise, on any BLAS.
+    unstreamed = clone(pool).fit_transform(clone(conv).fit_transform(images))
+    np.testing.assert_array_equal(features, unstreamed)
 
 
 @settings(max_examples=100, **SETTINGS)

@@ -1,41 +1,17 @@
-"""The compute core against plain references: scipy.signal.correlate2d and explicit loops."""
+"""The convolution engine against plain references: scipy.signal.correlate2d and loops."""
 
 import tracemalloc
 
 import numpy as np
 import pytest
-from references import reference_pool
+from references import reference_conv
 from scipy.signal import correlate2d
 
-from skconv import _ops
-from skconv._ops import (
-    choose_conv_method,
-    conv_output_shape,
-    convolve,
-    expand_channelwise_bank,
-    grid_pool,
-    pool,
-    pool_output_shape,
-    resolve_padding,
-)
+from skconv import _convolve
+from skconv._convolve import convolve
+from skconv._geometry import expand_channelwise_bank, resolve_padding
 
 TOLERANCE = {np.float32: 2e-4, np.float64: 1e-10}
-
-
-def reference_conv(images, bank, stride, pads):
-    """Sum over channels of scipy's valid cross-correlation of the zero-padded images."""
-    padded = np.pad(images.astype(np.float64), ((0, 0), *pads, (0, 0)))
-    result = []
-    for image in padded:
-        maps = [
-            sum(
-                correlate2d(image[..., c], kernel[..., c], mode="valid")
-                for c in range(image.shape[-1])
-            )[:: stride[0], :: stride[1]]
-            for kernel in bank.astype(np.float64)
-        ]
-        result.append(np.stack(maps, axis=-1))
-    return np.stack(result)
 
 
 KERNELS = [(1, 1), (3, 3), (5, 5), (2, 2), (4, 4), (3, 5), (2, 3), (4, 1)]
@@ -161,123 +137,16 @@ def test_contrast_normalisation_divides_by_window_std():
     np.testing.assert_allclose(maps, expected, rtol=1e-9)
 
 
-def test_expand_channelwise_bank_applies_each_filter_to_each_channel():
-    rng = np.random.RandomState(7)
-    images = rng.randn(2, 6, 5, 3)
-    bank = rng.randn(2, 3, 3)
-    maps = convolve(images, expand_channelwise_bank(bank, 3))
-    for c in range(3):
-        for f in range(2):
-            expected = correlate2d(images[1, :, :, c], bank[f], mode="valid")
-            np.testing.assert_allclose(maps[1, :, :, c * 2 + f], expected)
-
-
-def test_auto_method_rule_picks_the_measured_winner():
-    # Cases measured in benchmarks/cost_rule.json (or the benchmark), where the winner is clear.
-    def rule(kernel, size, n_images, n_filters, stride=(1, 1)):
-        return choose_conv_method(
-            (kernel, kernel),
-            image_shape=(size, size),
-            n_images=n_images,
-            n_filters=n_filters,
-            stride=stride,
-            padding=resolve_padding("same", (kernel, kernel)),
-        )
-
-    assert rule(5, 28, 10000, 32) == "gemm"
-    assert rule(15, 512, 8, 8) == "fft"
-    assert rule(3, 256, 1, 64) == "gemm"
-    assert rule(21, 64, 2, 4) == "fft"
-    # Stride divides the patch-matrix cost only.
-    assert rule(21, 256, 1, 16) == "fft"
-    assert rule(21, 256, 1, 16, stride=(2, 2)) == "gemm"
-    # Contrast normalisation needs the patch matrix.
-    assert choose_conv_method((15, 15), 1.0, image_shape=(512, 512), n_images=8) == "gemm"
-
-
-def test_auto_method_is_the_rules_choice():
-    rng = np.random.RandomState(11)
-    chosen = set()
-    for image_shape, kernel in [((40, 40), (3, 3)), ((40, 40), (21, 21))]:
-        images = rng.rand(2, *image_shape, 1)
-        bank = rng.randn(2, *kernel, 1)
-        method = choose_conv_method(kernel, image_shape=image_shape, n_images=2, n_filters=2)
-        chosen.add(method)
-        # The two algorithms round differently, so bitwise equality tells which one ran.
-        np.testing.assert_array_equal(
-            convolve(images, bank), convolve(images, bank, method=method)
-        )
-    assert chosen == {"gemm", "fft"}
-
-
-def test_output_shape_errors_name_the_fix():
-    with pytest.raises(ValueError, match="kernel_size"):
-        conv_output_shape((3, 3), (5, 5), (1, 1), ((0, 0), (0, 0)))
-    with pytest.raises(ValueError, match="pool_size"):
-        pool_output_shape((2, 2), (3, 3), (1, 1), (0, 0))
-
-
 def test_empty_batch_gives_empty_maps():
     maps = convolve(np.zeros((0, 5, 5, 1)), np.ones((2, 3, 3, 1)))
     assert maps.shape == (0, 3, 3, 2)
-
-
-@pytest.mark.parametrize("mode", ["max", "avg"])
-@pytest.mark.parametrize(
-    "window, stride, padding",
-    [
-        ((2, 2), (2, 2), (0, 0)),
-        ((2, 2), (1, 1), (0, 0)),
-        ((3, 3), (1, 1), (0, 0)),
-        ((3, 3), (2, 2), (1, 1)),
-        ((3, 2), (1, 2), (1, 0)),
-        ((2, 3), (2, 3), (1, 1)),
-        ((1, 1), (1, 1), (0, 0)),
-        ((5, 4), (5, 4), (0, 0)),
-    ],
-)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_pool_matches_loops(mode, window, stride, padding, dtype):
-    rng = np.random.RandomState(8)
-    maps = rng.randn(3, 9, 7, 4).astype(dtype)
-    before = maps.copy()
-    pooled = pool(maps, window, stride=stride, mode=mode, padding=padding)
-    expected = reference_pool(maps, window, stride, mode, padding)
-    assert pooled.dtype == dtype
-    np.testing.assert_allclose(pooled, expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
-    np.testing.assert_array_equal(maps, before)
-
-
-def test_pool_threads_match_one_thread():
-    maps = np.random.RandomState(9).rand(50, 12, 12, 8).astype(np.float32)
-    np.testing.assert_array_equal(
-        pool(maps, (3, 3), stride=(1, 1), n_jobs=1), pool(maps, (3, 3), stride=(1, 1), n_jobs=2)
-    )
-
-
-def test_pool_rejects_too_much_padding():
-    with pytest.raises(ValueError, match="padding"):
-        pool(np.zeros((1, 4, 4, 1)), (2, 2), padding=(2, 0))
-
-
-@pytest.mark.parametrize("mode", ["max", "avg"])
-def test_grid_pool_covers_the_map_in_regions(mode):
-    rng = np.random.RandomState(10)
-    maps = rng.randn(2, 7, 6, 3)
-    pooled = grid_pool(maps, (2, 3), mode=mode)
-    reduce = np.max if mode == "max" else np.mean
-    row_regions = [(0, 4), (3, 7)]
-    col_regions = [(0, 2), (2, 4), (4, 6)]
-    for i, (r0, r1) in enumerate(row_regions):
-        for j, (c0, c1) in enumerate(col_regions):
-            np.testing.assert_allclose(pooled[:, i, j], reduce(maps[:, r0:r1, c0:c1], axis=(1, 2)))
 
 
 @pytest.fixture(params=["transposed", "row-major"])
 def patch_layout(request, monkeypatch):
     """Force each layout of the gemm path's patch matrix, whatever the channel count."""
     threshold = 10**9 if request.param == "transposed" else 1
-    monkeypatch.setattr(_ops, "ROW_LAYOUT_MIN_CHANNELS", threshold)
+    monkeypatch.setattr(_convolve, "ROW_LAYOUT_MIN_CHANNELS", threshold)
     return request.param
 
 
@@ -357,7 +226,7 @@ def test_errors_in_threads_reach_the_caller(monkeypatch):
     def fail(*args):
         raise RuntimeError("worker failed")
 
-    monkeypatch.setattr(_ops, "_finish", fail)
+    monkeypatch.setattr(_convolve, "_finish", fail)
     with pytest.raises(RuntimeError, match="worker failed"):
         convolve(np.zeros((6, 9, 9, 1)), np.ones((2, 3, 3, 1)), chunk_bytes=100, n_jobs=2)
 
@@ -401,43 +270,6 @@ def test_working_set_beyond_the_output_is_bounded_by_chunk_bytes(method):
     assert peak - output_bytes < 4 * 2 * chunk_bytes
 
 
-@pytest.mark.parametrize("mode", ["max", "avg"])
-@pytest.mark.parametrize(
-    "window, stride, padding",
-    [((1, 3), (1, 2), (0, 1)), ((3, 1), (1, 1), (1, 0)), ((4, 4), (1, 1), (2, 2))],
-)
-@pytest.mark.parametrize("chunk_bytes", [1, 10**9])
-@pytest.mark.parametrize("n_jobs", [1, 3])
-def test_pool_chunks_and_threads_match_loops(mode, window, stride, padding, chunk_bytes, n_jobs):
-    rng = np.random.RandomState(19)
-    maps = rng.randn(5, 8, 9, 3).astype(np.float32)
-    pooled = pool(
-        maps,
-        window,
-        stride=stride,
-        mode=mode,
-        padding=padding,
-        chunk_bytes=chunk_bytes,
-        n_jobs=n_jobs,
-    )
-    expected = reference_pool(maps, window, stride, mode, padding)
-    np.testing.assert_allclose(pooled, expected, rtol=2e-6, atol=2e-6)
-    single = pool(maps, window, stride=stride, mode=mode, padding=padding, chunk_bytes=1)
-    np.testing.assert_array_equal(pooled, single)
-
-
-def test_pool_working_set_is_bounded():
-    maps = np.random.RandomState(20).rand(300, 24, 24, 16).astype(np.float32)
-    tracemalloc.start()
-    try:
-        pooled = pool(maps, (3, 3), stride=(1, 1), padding=(1, 1), n_jobs=2)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    # Per thread: the padded copy and the row-pooled intermediate of one chunk.
-    assert peak - pooled.nbytes < 2 * 3 * _ops.POOL_CHUNK_BYTES
-
-
 def test_bad_method_and_activation_are_named_even_for_empty_input():
     empty = np.zeros((0, 5, 5, 1))
     with pytest.raises(ValueError, match="method"):
@@ -446,3 +278,84 @@ def test_bad_method_and_activation_are_named_even_for_empty_input():
         convolve(empty, np.ones((1, 3, 3, 1)), activation="sigmoid")
     with pytest.raises(ValueError, match="contrast_eps"):
         convolve(empty, np.ones((1, 3, 3, 1)), method="fft", contrast_eps=1.0)
+
+
+# Cases of the reproducibility tests: (name, image shape, bank shape or channel-wise bank,
+# stride, padding). "one position" makes every image's product a single row (a matrix-vector
+# product in BLAS).
+REPRODUCIBILITY_CASES = [
+    ("grey", (12, 11, 1), (6, 5, 5, 1), (1, 1), "same"),
+    ("grey stride", (13, 12, 1), (4, 4, 3, 1), (2, 3), "valid"),
+    ("colour full bank", (12, 11, 3), (5, 3, 3, 3), (2, 1), "same"),
+    ("colour channel-wise", (10, 9, 3), (4, 3, 3), (1, 1), "valid"),
+    ("two channels", (11, 10, 2), (3, 4, 4, 2), (1, 1), (1, 2)),
+    ("one position grey", (5, 5, 1), (7, 5, 5, 1), (1, 1), "valid"),
+    ("one position colour", (4, 4, 3), (5, 4, 4, 3), (1, 1), "valid"),
+]
+
+
+def reproducibility_inputs(case, dtype, n_images=23):
+    _, image_shape, bank_shape, stride, padding = case
+    rng = np.random.RandomState(21)
+    images = rng.rand(n_images, *image_shape).astype(dtype)
+    bank = rng.randn(*bank_shape)
+    if bank.ndim == 3:
+        bank = expand_channelwise_bank(bank, image_shape[2])
+    return images, bank, dict(stride=stride, padding=resolve_padding(padding, bank.shape[1:3]))
+
+
+@pytest.mark.reproducibility
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", REPRODUCIBILITY_CASES, ids=[c[0] for c in REPRODUCIBILITY_CASES])
+@pytest.mark.parametrize("method", ["gemm", "fft"])
+def test_an_images_maps_do_not_depend_on_the_other_images_of_the_call(method, case, dtype):
+    """Bitwise: one image at a time, all at once, in odd batches, with any n_jobs, on any BLAS
+    (run also under OPENBLAS_CORETYPE=Haswell, whose kernels round the last rows of a
+    product differently)."""
+    images, bank, geometry = reproducibility_inputs(case, dtype)
+    kwargs = dict(method=method, activation="relu", bias=np.linspace(-0.5, 0.5, len(bank)))
+    one_by_one = np.concatenate(
+        [convolve(image[None], bank, **geometry, **kwargs) for image in images]
+    )
+    assert one_by_one.dtype == dtype
+    np.testing.assert_array_equal(convolve(images, bank, **geometry, **kwargs), one_by_one)
+    for batch in [2, 5, 7, 16]:
+        batched = [
+            convolve(images[start : start + batch], bank, **geometry, **kwargs)
+            for start in range(0, len(images), batch)
+        ]
+        np.testing.assert_array_equal(np.concatenate(batched), one_by_one)
+    # Items of three images (fft) or a few images (gemm), shared by threads.
+    chunk_bytes = 3 * images[0].size * bank.shape[0] * 8 * images.itemsize
+    for n_jobs in [2, 3]:
+        maps = convolve(images, bank, **geometry, **kwargs, n_jobs=n_jobs, chunk_bytes=chunk_bytes)
+        np.testing.assert_array_equal(maps, one_by_one)
+    reversed_order = convolve(images[::-1], bank, **geometry, **kwargs)
+    np.testing.assert_array_equal(reversed_order[::-1], one_by_one)
+
+
+@pytest.mark.reproducibility
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", REPRODUCIBILITY_CASES, ids=[c[0] for c in REPRODUCIBILITY_CASES])
+def test_contrast_normalised_maps_do_not_depend_on_the_other_images(patch_layout, case, dtype):
+    images, bank, geometry = reproducibility_inputs(case, dtype, n_images=11)
+    bank = bank - bank.mean(axis=(1, 2, 3), keepdims=True)
+    kwargs = dict(method="gemm", contrast_eps=0.01, **geometry)
+    one_by_one = np.concatenate([convolve(image[None], bank, **kwargs) for image in images])
+    np.testing.assert_array_equal(convolve(images, bank, **kwargs), one_by_one)
+    batched = [convolve(images[start : start + 4], bank, **kwargs) for start in range(0, 11, 4)]
+    np.testing.assert_array_equal(np.concatenate(batched), one_by_one)
+    np.testing.assert_array_equal(convolve(images, bank, **kwargs, n_jobs=2), one_by_one)
+
+
+@pytest.mark.reproducibility
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_blocks_of_large_images_do_not_depend_on_the_number_of_images(patch_layout, dtype):
+    # Row blocks are cut from an image's own geometry and chunk_bytes: the same for every image.
+    rng = np.random.RandomState(22)
+    images = rng.rand(5, 40, 37, 2).astype(dtype)
+    bank = rng.randn(6, 5, 4, 2)
+    kwargs = dict(padding=resolve_padding("same", (5, 4)), method="gemm", chunk_bytes=7000)
+    one_by_one = np.concatenate([convolve(image[None], bank, **kwargs) for image in images])
+    np.testing.assert_array_equal(convolve(images, bank, **kwargs), one_by_one)
+    np.testing.assert_array_equal(convolve(images, bank, **kwargs, n_jobs=3), one_by_one)

@@ -184,7 +184,7 @@ def test_unfitted_estimators_round_trip_unfitted(tmp_path):
 def saved_by_version(model, version, how, tmp_path, monkeypatch):
     """Save ``model`` as skconv ``version`` would, and return a loader for it."""
     with monkeypatch.context() as patch:
-        patch.setattr(skconv, "__version__", version)
+        patch.setattr(skconv._base, "__version__", version)
         if how == "pickle":
             data = pickle.dumps(model)
             return lambda: pickle.loads(data)

@@ -84,7 +84,7 @@ def test_one_row_images_clip_the_window_like_pool_transformer_does():
     maps = clone(conv).fit_transform(X)
     expected = PoolTransformer((1, 3), stride=(1, 2)).fit_transform(maps)
     np.testing.assert_allclose(model.transform(X), expected)
-    assert model.pool_.pool_size == (1, 3)
+    assert model.pool_.pool_size_ == (1, 3) and model.pool_.pool_size == 3
     grid = ConvPool(conv, PoolTransformer(grid=(2, 9))).fit(X)
     np.testing.assert_allclose(grid.transform(X), PoolTransformer(grid=(1, 7)).fit_transform(maps))
 
@@ -119,7 +119,8 @@ def test_nested_parameters_are_grid_searchable():
             (
                 "features",
                 ConvPool(
-                    ConvFeatureExtractor(filters="random", random_state=0), PoolTransformer()
+                    ConvFeatureExtractor(filters="random", image_shape=(8, 8), random_state=0),
+                    PoolTransformer(),
                 ),
             ),
             ("clf", LogisticRegression()),

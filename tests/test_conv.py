@@ -1,5 +1,8 @@
 """ConvFeatureExtractor: layouts, references, parameters and bad input."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 from scipy.signal import correlate2d
@@ -295,3 +298,82 @@ def test_sized_presets_take_n_filters_and_kernel_size():
     assert ConvFeatureExtractor(filters="edges", n_filters=8).fit(X).filters_.shape == (8, 3, 3)
     with pytest.raises(ValueError, match="kernel_size"):
         ConvFeatureExtractor(filters="edges", kernel_size=4).fit(X)
+
+
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [
+        (np.uint8, np.float32),
+        (np.int8, np.float32),
+        (np.uint16, np.float32),
+        (np.int16, np.float32),
+        (np.bool_, np.float32),
+        (np.float16, np.float32),
+        (">f4", np.float32),
+        (">f8", np.float64),
+        (np.int32, np.float64),
+        (np.int64, np.float64),
+        (np.uint64, np.float64),
+    ],
+)
+def test_the_documented_dtype_rule(images, dtype, expected):
+    X = (images * 200).astype(dtype)
+    maps = ConvFeatureExtractor(filters="seed").fit_transform(X)
+    assert maps.dtype == expected and maps.dtype.isnative
+    exact = ConvFeatureExtractor(filters="seed").fit_transform(X.astype(np.float64))
+    # float32 maps carry float32 rounding of sums of up to 9 products of values up to 200.
+    tolerance = 1e-3 if expected == np.float32 else 1e-9
+    np.testing.assert_allclose(maps, exact, rtol=0, atol=tolerance)
+
+
+def test_set_params_after_fit_needs_a_refit_unless_it_changes_no_output(images):
+    conv = ConvFeatureExtractor(filters="seed").fit(images)
+    maps = conv.transform(images)
+    conv.set_params(n_jobs=2, verbose=0)  # how the work runs, not what it gives
+    np.testing.assert_array_equal(conv.transform(images), maps)
+    conv.set_params(activation="crelu")
+    with pytest.raises(ValueError, match="'activation' changed since fit"):
+        conv.transform(images)
+    with pytest.raises(ValueError, match="Refit"):
+        conv.get_feature_names_out()
+    assert conv.fit(images).transform(images).shape[-1] == conv.output_shape_[-1] == 6
+    bank = np.ones((2, 3, 3))
+    conv = ConvFeatureExtractor(filters=bank).fit(images)
+    bank[0, 0, 0] = 5  # an in-place edit of the array passed counts as a change
+    with pytest.raises(ValueError, match="'filters' changed"):
+        conv.transform(images)
+
+
+def test_verbose_reports_batches_and_changes_no_maps(capsys):
+    images = np.random.RandomState(0).rand(40, 64, 64).astype(np.float32)
+    conv = ConvFeatureExtractor(filters="random", n_filters=64, random_state=0).fit(images)
+    quiet = conv.transform(images)
+    assert capsys.readouterr().out == ""
+    loud = conv.set_params(verbose=2).transform(images)
+    np.testing.assert_array_equal(loud, quiet)
+    lines = capsys.readouterr().out.splitlines()
+    per_batch = 2**26 // (64 * 64 * 64 * 4)  # 64 MiB of maps
+    assert len(lines) == -(-40 // per_batch)
+    for batch, line in enumerate(lines, 1):
+        done = min(batch * per_batch, 40)
+        pattern = rf"\[ConvFeatureExtractor\] batch {batch}/{len(lines)}, {done}/40 images, "
+        assert re.fullmatch(pattern + r"\d+ images/s, \d+\.\d s left", line), line
+
+
+def test_huge_finite_pixels_are_an_overflow_error_not_inf(images):
+    conv = ConvFeatureExtractor(filters="seed").fit(images)
+    with pytest.raises(ValueError, match="overflows float64"):
+        conv.transform(np.full_like(images, 1e308))
+    # Large but safe pixels are convolved as usual, with no check of the maps.
+    big = conv.transform(images * 1e300)
+    np.testing.assert_allclose(big, conv.transform(images) * 1e300, rtol=1e-12)
+
+
+def test_a_square_width_without_image_shape_warns_and_names_the_fix():
+    X = np.random.RandomState(0).rand(3, 784)
+    with pytest.warns(UserWarning, match=r"set image_shape=\(28, 28\)"):
+        ConvFeatureExtractor(filters="seed").fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ConvFeatureExtractor(filters="seed", image_shape=(1, 784)).fit(X)
+        ConvFeatureExtractor(filters="seed").fit(X[:, :783])

@@ -23,7 +23,7 @@ ESTIMATORS = [
     ConvFeatureExtractor(),
     ConvFeatureExtractor(filters="seed", normalize=True),
     ConvFeatureExtractor(filters="kmeans", n_filters=4, kernel_size=3, random_state=0),
-    ConvFeatureExtractor(filters="pca", n_filters=4, kernel_size=3),
+    ConvFeatureExtractor(filters="pca", n_filters=2, kernel_size=3),
     ConvFeatureExtractor(filters="random", activation="crelu", random_state=0),
     PoolTransformer(),
     PoolTransformer(mode="avg", stride=1),

@@ -351,7 +351,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             bias = self.bias_
         if self.normalize:
             bank = bank / self.filters_[0].size
-        limit = np.finfo(images.dtype).max / OVERFLOW_MARGIN
+        limit = float(np.finfo(images.dtype).max) / OVERFLOW_MARGIN
         unsafe = self.response_bound(peak, bank) >= limit
         # Only then can numpy's overflow warnings come; the error below replaces them.
         quiet = np.errstate(over="ignore", invalid="ignore")

@@ -220,7 +220,10 @@ class PoolTransformer(SkconvTransformer):
         """Pool validated maps whose values are at most ``peak`` in magnitude."""
         # Only an average can leave the maps' range: its sum grows with the window.
         cells = self.image_shape_[0] * self.image_shape_[1]
-        unsafe = self.mode == "avg" and peak * cells >= np.finfo(maps.dtype).max / OVERFLOW_MARGIN
+        unsafe = (
+            self.mode == "avg"
+            and peak * cells >= float(np.finfo(maps.dtype).max) / OVERFLOW_MARGIN
+        )
         with np.errstate(over="ignore" if unsafe else "warn"):
             if self.grid is not None:
                 pooled = grid_pool(maps, self.output_shape_[:2], mode=self.mode)

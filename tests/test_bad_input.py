@@ -284,7 +284,7 @@ POOL_PARAMETERS = [
         lambda: P(grid=2).fit(MAPS).set_params(grid=None).transform(MAPS), ValueError,
         ("parameter(s) 'grid' changed since fit", "Refit")),
     Row(P, "image_shape", "one-row maps of 2-D X without `image_shape`", "fit",
-        lambda: Pipeline([("conv", C(filters="seed")), ("pool", P())]).fit(
+        lambda: Pipeline([("conv", C(filters="seed", image_shape=(1, 36))), ("pool", P())]).fit(
             IMAGES.reshape(4, -1)), ValueError,
         ("The pooling window has 2 rows", "The maps have one row",
          "set its image_shape=(height, width[, channels])")),
@@ -600,7 +600,7 @@ def test_the_docs_table_is_this_table():
 
 def test_a_fitted_shape_that_does_not_match_the_width_is_a_value_error():
     """Only a corrupted or half-refitted state gets here; it must still read as an error."""
-    conv = C(filters="seed").fit(IMAGES.reshape(4, -1))  # one-row images, image_shape=None
+    conv = C(filters="seed", image_shape=(1, 36)).fit(IMAGES.reshape(4, -1))  # one-row images
     conv.image_shape_ = (5, 5, 1)  # not the (1, 36, 1) that fit found
     with pytest.raises(
         ValueError, match=r"X has 36 features but image_shape \(5, 5, 1\) needs 25"

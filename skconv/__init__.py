@@ -4,10 +4,18 @@ from ._base import SkconvVersionWarning
 from ._conv import ConvFeatureExtractor
 from ._pool import PoolTransformer
 from ._stream import ConvPool
+from ._version import __version__
 
-__version__ = "0.1.0.dev0"
+# The types a user must trust to load a skconv model with skops.io: skconv's estimators. The
+# scikit-learn estimators and numpy types a pipeline also holds are trusted by skops itself.
+# Pass exactly this list, never the file's own list of untrusted types (see docs/persistence).
+SKOPS_TRUSTED_TYPES = [
+    f"{cls.__module__}.{cls.__qualname__}"
+    for cls in (ConvFeatureExtractor, PoolTransformer, ConvPool)
+]
 
 __all__ = [
+    "SKOPS_TRUSTED_TYPES",
     "ConvFeatureExtractor",
     "ConvPool",
     "PoolTransformer",

@@ -1,10 +1,34 @@
-"""What both estimators share beyond scikit-learn's BaseEstimator: versioned pickles, and fits
-that either complete or leave the estimator unfitted."""
+"""What the three estimators share beyond scikit-learn's BaseEstimator: tags, the ``n_jobs``
+constraint, versioned pickles, fits that either complete or leave the estimator unfitted, and
+a fitted state that :meth:`set_params` cannot silently contradict."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+
+from ._version import __version__
+
+# joblib's convention: -1 is all cores, -2 all but one; 0 means nothing.
+N_JOBS_CONSTRAINT = [
+    Interval(Integral, None, -1, closed="right"),
+    Interval(Integral, 1, None, closed="left"),
+    None,
+]
+
+# A bound on the results must stay this far inside the dtype's range for the check of the
+# output for overflow to be skipped.
+OVERFLOW_MARGIN = 1024
+
+# Parameters that change how the work is run, never its result: they take effect without a
+# refit. Every other parameter is resolved by fit.
+RUNTIME_PARAMETERS = frozenset({"n_jobs", "verbose", "batch_size"})
 
 
 class SkconvVersionWarning(UserWarning):
@@ -15,23 +39,31 @@ class SkconvVersionWarning(UserWarning):
     """
 
 
-class VersionedStateMixin:
-    """Record skconv's version in the pickled state and warn when it differs on load.
+class SkconvTransformer(TransformerMixin, BaseEstimator):
+    """Base of skconv's estimators.
 
-    scikit-learn does the same for its own version; pickle, joblib and ``skops.io`` all go
-    through ``__getstate__`` / ``__setstate__``.
+    - Tags: float32 and float64 are preserved, and image stacks (3-D and 4-D X) are accepted.
+    - Pickles record skconv's version and warn (:class:`SkconvVersionWarning`) when another
+      version loads them; pickle, joblib and ``skops.io`` all go through ``__getstate__`` /
+      ``__setstate__``.
+    - :meth:`_remember_fit_parameters` (end of ``fit``) and :meth:`_check_fit_parameters`
+      (start of ``transform``) make ``transform`` refuse to run when a parameter that changes the
+      output was set after ``fit``: the fitted state would no longer match the parameters.
+      Parameters in ``RUNTIME_PARAMETERS`` take effect without a refit.
     """
 
-    def __getstate__(self):
-        from . import __version__
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.three_d_array = True
+        return tags
 
+    def __getstate__(self):
         state = super().__getstate__()
         state["_skconv_version"] = __version__
         return state
 
     def __setstate__(self, state):
-        from . import __version__
-
         saved = state.pop("_skconv_version", "unknown (older than 0.1)")
         if saved != __version__:
             warnings.warn(
@@ -42,6 +74,55 @@ class VersionedStateMixin:
                 stacklevel=2,
             )
         super().__setstate__(state)
+
+    def _output_parameters(self) -> dict:
+        """The parameters (nested ones included) that fit resolves, as fit saw them."""
+        params = {}
+        for key, value in self.get_params(deep=True).items():
+            if key.rsplit("__", 1)[-1] in RUNTIME_PARAMETERS:
+                continue
+            if isinstance(value, BaseEstimator):
+                value = type(value)  # its parameters are listed under key__name
+            elif not isinstance(value, (np.random.RandomState, np.random.Generator)):
+                value = copy.deepcopy(value)  # so that an in-place edit counts as a change
+            params[key] = value
+        return params
+
+    def _remember_fit_parameters(self) -> None:
+        self._fit_parameters_ = self._output_parameters()
+
+    def _check_fit_parameters(self) -> None:
+        """Raise if a parameter that changes the output was changed since fit."""
+        now = self._output_parameters()
+        changed = [
+            key
+            for key in sorted(set(now) | set(self._fit_parameters_))
+            if not _same_value(now.get(key), self._fit_parameters_.get(key))
+        ]
+        if changed:
+            names = ", ".join(repr(key) for key in changed)
+            raise ValueError(
+                f"{type(self).__name__} parameter(s) {names} changed since fit (set_params "
+                "after fit); transform uses only what fit resolved, so the result would not "
+                f"match the parameters. Refit: call fit (or fit_transform) again. Only "
+                f"{', '.join(sorted(RUNTIME_PARAMETERS))} take effect without a refit."
+            )
+
+
+def _same_value(a, b) -> bool:
+    if a is b:
+        return True
+    try:
+        equal = a == b
+        if isinstance(equal, (bool, np.bool_)):
+            return bool(equal)
+        return np.shape(a) == np.shape(b) and bool(np.all(equal))
+    except (TypeError, ValueError):
+        # e.g. lists of arrays, whose == is ambiguous
+        try:
+            return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+        except (TypeError, ValueError):
+            return False
 
 
 def unfitted_on_error(fit):

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 from numbers import Integral
 
 import numpy as np
 from joblib import effective_n_jobs
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import filters as banks
-from ._base import VersionedStateMixin, unfitted_on_error
+from ._base import N_JOBS_CONSTRAINT, OVERFLOW_MARGIN, SkconvTransformer, unfitted_on_error
 from ._convolve import ACTIVATIONS, CONV_METHODS, convolve
 from ._cost import choose_conv_method
 from ._geometry import conv_output_shape, expand_channelwise_bank, n_output_maps, resolve_padding
 from ._patches import extract_patches
-from ._shapes import as_pair, resolve_image_shape, validate_images
+from ._progress import Progress, auto_batch_size
+from ._shapes import as_pair, grid_names, validate_images
 
 FIXED_PRESETS = ("seed", "edges", "gabor", "random")
 LEARNED_PRESETS = ("kmeans", "pca")
@@ -33,7 +35,8 @@ _DEFAULT_SIZES = {
 }
 
 
-class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator):
+# Maps are 4-D, which no DataFrame holds: transform is not wrapped by set_output (see set_output).
+class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
     """Convolve images with a filter bank and return CNN-style feature maps.
 
     Each filter is cross-correlated with each image (no kernel flip, as in
@@ -64,7 +67,9 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(height, width, channels)`` of the images in the rows of a
         2-D ``X``. Not needed for image stacks ``(n, H, W)`` / ``(n, H, W, C)``. Without it, a
-        2-D ``X`` is read as ``1 x n_features`` single-channel images.
+        2-D ``X`` is read as ``1 x n_features`` single-channel images, with a ``UserWarning``
+        when ``n_features`` is a perfect square of at least 16 (most likely square images);
+        ``image_shape=(1, n_features)`` asks for the one-row reading without the warning.
     stride : int or pair of int, default=1
         Step between output positions along rows and columns, counted from the first (padded)
         row and column.
@@ -76,7 +81,8 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         ``"relu"`` keeps positive responses; ``"abs"`` their magnitude; ``"crelu"`` keeps
         ``relu(r)`` and ``relu(-r)`` as separate maps (doubling them); ``"triangle"`` is
         ``relu(r_k - mean_j r_j)`` across the maps at each position (the dot-product analogue
-        of Coates & Ng's distance-based k-means activation); ``None`` returns the raw responses.
+        of Coates & Ng's distance-based k-means activation; it needs at least two maps);
+        ``None`` returns the raw responses.
     normalize : bool, default=False
         Divide every response by the kernel's element count (the tutorial's averaging).
     n_filters : int, default=None
@@ -90,14 +96,18 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         At most this many patches are sampled from the training images to learn a bank.
     method : {"auto", "gemm", "fft"}, default="auto"
         The convolution algorithm. ``"auto"`` picks, once in :meth:`fit`, the one with the
-        lower estimated time for the images seen there (see
-        :func:`skconv._ops.choose_conv_method`), so that :meth:`transform` runs the same
+        lower estimated time for the images seen there (the cost model of the
+        :doc:`performance page </performance>`), so that :meth:`transform` runs the same
         operations whatever the batch it is given. All give the same maps up to float
         rounding.
     n_jobs : int, default=None
         Threads that share the images in :meth:`transform`. ``None`` means 1, ``-1`` all cores.
     random_state : int, RandomState instance or None, default=None
         Seeds the ``"random"`` preset and the patch sampling and clustering of learned banks.
+    verbose : int, default=0
+        Progress on stdout. With ``verbose >= 1`` :meth:`transform` convolves the images in
+        batches of about 64 MiB of maps and prints batches done, images per second and time
+        left (about ten lines; every batch with ``verbose >= 2``). The maps are the same.
 
     Attributes
     ----------
@@ -135,7 +145,28 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
     Output size per axis: ``(size + pad_before + pad_after - kernel) // stride + 1``. Maps are
     ordered filter by filter; a 3-D bank on ``C`` channels gives ``F * C`` maps, channel-major
     (map ``c * F + f`` is filter ``f`` on channel ``c``), and ``"crelu"`` appends the negative
-    halves after all positive ones. float32 input gives float32 maps.
+    halves after all positive ones.
+
+    Data types: float32 input gives float32 maps and float64 input float64 maps (in native byte
+    order). Images that float32 holds exactly (bool, int8, uint8, int16, uint16 and float16)
+    give float32 maps, so 8-bit images cost half the memory of float64; wider integers
+    (int32, int64, uint32, uint64) give float64. Dates, durations, strings, structured arrays
+    and object arrays of strings raise ``TypeError``; nothing else is cast.
+
+    Overflow: :meth:`transform` bounds the responses by ``max|x| * max_f ||k_f||_1`` (plus the
+    bias) from the pixels' range, which validation finds anyway; only when that bound is not
+    safely inside the dtype's range are the maps checked, and maps that overflowed to ``inf``
+    or ``NaN`` raise a ``ValueError`` rather than being returned.
+
+    ``set_params`` after :meth:`fit`: :meth:`transform` uses only what :meth:`fit` resolved,
+    so it raises a ``ValueError`` saying to refit when any parameter but ``n_jobs`` and
+    ``verbose`` (which change no output, and take effect at once) was changed since.
+
+    Output containers: the maps are 4-D, which no DataFrame holds, so they are always an
+    ndarray. :meth:`set_output` is accepted (so that ``Pipeline.set_output`` and the global
+    ``transform_output`` work on a pipeline that ends in flat features, such as a
+    :class:`PoolTransformer`) and leaves the maps as they are. :meth:`get_feature_names_out`
+    names the maps' values in C order, as ``maps.reshape(n, -1)`` lays them out.
 
     Why ``"gabor"`` is the default: on scikit-learn's digits (5-fold CV, 2x2 max pooling,
     StandardScaler, LinearSVC(C=0.01)) the presets at their default sizes scored, with
@@ -174,13 +205,9 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like", None],
         "n_patches": [Interval(Integral, 1, None, closed="left")],
         "method": [StrOptions(set(CONV_METHODS))],
-        # joblib's convention: -1 is all cores, -2 all but one; 0 means nothing.
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -198,6 +225,7 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         method="auto",
         n_jobs=None,
         random_state=None,
+        verbose=0,
     ):
         self.filters = filters
         self.image_shape = image_shape
@@ -211,6 +239,7 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         self.method = method
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.verbose = verbose
 
     @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
@@ -229,10 +258,11 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         self : object
             Fitted extractor.
         """
-        resolve_image_shape(self.image_shape)
         stride = as_pair(self.stride, "stride")
         padding = self._padding_setting()
-        images, image_shape, _ = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        images, image_shape, _, _ = validate_images(
+            self, X, reset=True, image_shape=self.image_shape
+        )
         bank, bias, contrast_eps = self._build_bank(images, image_shape, padding)
         if contrast_eps is not None and self.method == "fft":
             raise ValueError(
@@ -242,6 +272,12 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         pads = resolve_padding(padding, bank.shape[1:3])
         out_rows, out_cols = conv_output_shape(image_shape[:2], bank.shape[1:3], stride, pads)
         n_maps = bank.shape[0] * (image_shape[2] if bank.ndim == 3 else 1)
+        if self.activation == "triangle" and n_maps == 1:
+            raise ValueError(
+                "activation='triangle' subtracts the mean over the maps at each position, so "
+                "with a single map (one filter on one channel) every feature would be 0; use "
+                "more filters (n_filters, or a larger filters array) or another activation."
+            )
         if self.method == "auto":
             method = choose_conv_method(
                 bank.shape[1:3],
@@ -264,6 +300,7 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         self.stride_ = stride
         self.padding_ = pads
         self.method_ = method
+        self._remember_fit_parameters()
         return self
 
     def transform(self, X):
@@ -277,10 +314,27 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
         Returns
         -------
         maps : ndarray of shape (n_samples, out_rows, out_cols, n_maps)
-            Feature maps, float32 for float32 input and float64 otherwise.
+            Feature maps, float32 for float32 input and 8- or 16-bit integers, float64
+            otherwise (see Notes).
         """
         check_is_fitted(self)
-        images, _, _ = validate_images(self, X, reset=False)
+        self._check_fit_parameters()
+        images = validate_images(self, X, reset=False)
+        stack, n_jobs = images.stack, effective_n_jobs(self.n_jobs)
+        if not self.verbose:
+            return self._maps(stack, peak=images.peak, n_jobs=n_jobs)
+        batch_size = auto_batch_size(int(np.prod(self.output_shape_)) * stack.itemsize)
+        starts = range(0, len(stack), batch_size)
+        progress = Progress(type(self).__name__, len(stack), len(starts), self.verbose)
+        maps = np.empty((len(stack), *self.output_shape_), dtype=stack.dtype)
+        for batch, start in enumerate(starts, 1):
+            stop = min(start + batch_size, len(stack))
+            maps[start:stop] = self._maps(stack[start:stop], peak=images.peak, n_jobs=n_jobs)
+            progress.batch_done(batch, stop)
+        return maps
+
+    def _maps(self, images: np.ndarray, *, peak: float, n_jobs: int) -> np.ndarray:
+        """The maps of validated images whose pixels are at most ``peak`` in magnitude."""
         bank = self.filters_
         n_channels = self.image_shape_[2]
         if bank.ndim == 3:
@@ -290,22 +344,96 @@ class ConvFeatureExtractor(TransformerMixin, VersionedStateMixin, BaseEstimator)
             bias = self.bias_
         if self.normalize:
             bank = bank / self.filters_[0].size
-        return convolve(
-            images,
-            bank,
-            stride=self.stride_,
-            padding=self.padding_,
-            activation=self.activation,
-            bias=bias if np.any(bias) else None,
-            contrast_eps=self.contrast_eps_,
-            method=self.method_,
-            n_jobs=effective_n_jobs(self.n_jobs),
-        )
+        limit = float(np.finfo(images.dtype).max) / OVERFLOW_MARGIN
+        unsafe = self.response_bound(peak, bank) >= limit
+        # Only then can numpy's overflow warnings come; the error below replaces them.
+        quiet = np.errstate(over="ignore", invalid="ignore")
+        with quiet if unsafe else contextlib.nullcontext():
+            maps = convolve(
+                images,
+                bank,
+                stride=self.stride_,
+                padding=self.padding_,
+                activation=self.activation,
+                bias=bias if np.any(bias) else None,
+                contrast_eps=self.contrast_eps_,
+                method=self.method_,
+                n_jobs=n_jobs,
+            )
+        if unsafe and not np.isfinite(maps).all():
+            raise ValueError(
+                f"The convolution overflows {images.dtype}: X's pixels reach {peak:.3g}, and "
+                "the maps would hold inf or NaN for an X that has none. Scale the images "
+                "down first, e.g. X / np.abs(X).max()"
+                + (", or pass float64 images." if images.dtype == np.float32 else ".")
+            )
+        return maps
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+    def response_bound(self, peak: float, bank: np.ndarray | None = None) -> float:
+        """An upper bound on any value the convolution computes, for pixels up to ``peak``.
+
+        ``|response| <= peak * max_f ||k_f||_1 + |bias|``; the FFT's intermediate sums span
+        a whole padded image, and "triangle" subtracts a mean (at most doubling it). The
+        contrast division of "kmeans" squares pixels and divides by ``sqrt(contrast_eps_)``.
+        """
+        if bank is None:
+            bank = self.filters_ / (self.filters_[0].size if self.normalize else 1)
+        (top, bottom), (left, right) = self.padding_
+        rows, cols, n_channels = self.image_shape_
+        pixels = (rows + top + bottom) * (cols + left + right) * n_channels
+        gain = float(np.abs(bank).reshape(len(bank), -1).sum(axis=1).max())
+        bound = 2 * peak * gain * pixels + float(np.abs(self.bias_).max())
+        if self.contrast_eps_ is not None:
+            bound = max(bound / np.sqrt(self.contrast_eps_), peak * peak * pixels)
+        return bound
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the maps' values in C order: ``conv_r{row}_c{col}_m{map}``.
+
+        :meth:`transform` returns 4-D maps; these are the names of ``maps.reshape(n, -1)``,
+        the layout a following :class:`PoolTransformer` counts as its input features, so that
+        ``get_feature_names_out`` works through a :class:`~sklearn.pipeline.Pipeline`.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against the names seen in :meth:`fit`, if any; not used otherwise.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per value of an image's maps.
+        """
+        check_is_fitted(self)
+        self._check_fit_parameters()
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return grid_names("conv", self.output_shape_)
+
+    def set_output(self, *, transform=None):
+        """Accept an output container; the maps stay an ndarray whatever it is.
+
+        A DataFrame cannot hold 4-D maps. This method exists so that
+        :meth:`~sklearn.pipeline.Pipeline.set_output` can configure a pipeline of a
+        ``ConvFeatureExtractor`` followed by steps with flat output (a
+        :class:`PoolTransformer`, or a :class:`ConvPool` holding both), which then return
+        the container asked for.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            The container asked for; checked, then left to the steps with flat output.
+
+        Returns
+        -------
+        self : estimator instance
+            This estimator, unchanged.
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError(
+                "set_output's transform must be 'default', 'pandas', 'polars' or None; got "
+                f"{transform!r}."
+            )
+        return self
 
     def _padding_setting(self):
         if isinstance(self.padding, str):

@@ -6,18 +6,18 @@ from numbers import Integral
 
 import numpy as np
 from joblib import effective_n_jobs
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import VersionedStateMixin, unfitted_on_error
+from ._base import N_JOBS_CONSTRAINT, OVERFLOW_MARGIN, SkconvTransformer, unfitted_on_error
 from ._geometry import pool_output_shape
 from ._pooling import POOL_MODES, grid_pool, pool
-from ._shapes import as_pair, resolve_image_shape, validate_images
+from ._shapes import as_pair, clip_to_one_row, grid_names, validate_images
 
 
-class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
+class PoolTransformer(SkconvTransformer):
     """Max or average pooling of feature maps, flattened into features by default.
 
     Follows :class:`ConvFeatureExtractor` in a :class:`~sklearn.pipeline.Pipeline`: it reads
@@ -77,6 +77,19 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
     fit entirely are pooled. A window larger than the (padded) map is an error, except for
     one-row maps from 2-D ``X`` without ``image_shape``.
 
+    Output: float32 maps give float32 features and float64 maps float64 (integer input follows
+    :class:`ConvFeatureExtractor`'s rule: 8- and 16-bit integers give float32). With
+    ``flatten=True`` the output is a 2-D feature matrix and :meth:`set_output` applies
+    (``transform="pandas"`` gives a DataFrame whose columns are :meth:`get_feature_names_out`);
+    with ``flatten=False`` the output is 4-D maps, which no DataFrame holds: it stays an
+    ndarray and :meth:`set_output` is not available.
+
+    Average pooling sums each window: should the sums of huge (finite) values overflow the
+    dtype, :meth:`transform` raises rather than return ``inf``.
+
+    Parameters are resolved by :meth:`fit`; after ``set_params`` of any parameter but
+    ``n_jobs``, :meth:`transform` raises until the transformer is refitted.
+
     Examples
     --------
     >>> import numpy as np
@@ -98,12 +111,7 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
         "flatten": ["boolean"],
         "padding": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "grid": [Interval(Integral, 1, None, closed="left"), "array-like", None],
-        # joblib's convention: -1 is all cores, -2 all but one; 0 means nothing.
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
 
     def __init__(
@@ -144,20 +152,20 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
-        resolve_image_shape(self.image_shape)
-        _, map_shape, flat_input = validate_images(
-            self, X, reset=True, image_shape=self.image_shape
-        )
+        maps = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        return self._fit_shape(maps.shape, one_row=maps.flat_input and self.image_shape is None)
+
+    def _fit_shape(self, map_shape, *, one_row: bool):
+        """Resolve the window for maps of ``map_shape``; ``one_row`` clips it to one row."""
         rows, cols, n_maps = map_shape
-        one_row = flat_input and self.image_shape is None
         if self.grid is not None:
             grid = as_pair(self.grid, "grid")
             if one_row:
-                grid = (1, min(grid[1], cols))
+                grid, _ = clip_to_one_row(grid, None, cols, stride_given=False)
             if grid[0] > rows or grid[1] > cols:
                 raise ValueError(
                     f"grid {grid} has more regions than the {rows}x{cols} maps have cells; "
-                    "use a smaller grid."
+                    f"use a smaller grid.{_one_row_hint(rows)}"
                 )
             window, stride, padding, out_shape = None, None, None, grid
         else:
@@ -168,21 +176,26 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
                 window = as_pair(self.pool_size, "pool_size")
             stride = window if self.stride is None else as_pair(self.stride, "stride")
             if one_row:
-                window = (1, min(window[1], cols))
-                stride = (1, min(stride[1], window[1]) if self.stride is None else stride[1])
+                window, stride = clip_to_one_row(
+                    window, stride, cols, stride_given=self.stride is not None
+                )
             for axis in range(2):
                 if 2 * padding[axis] > window[axis]:
                     raise ValueError(
                         f"padding {padding} is more than half the pooling window {window}; use "
                         "a smaller padding or a larger pool_size."
                     )
-            out_shape = pool_output_shape((rows, cols), window, stride, padding)
+            try:
+                out_shape = pool_output_shape((rows, cols), window, stride, padding)
+            except ValueError as exc:
+                raise ValueError(f"{exc}{_one_row_hint(rows)}") from exc
 
-        self.image_shape_ = map_shape
+        self.image_shape_ = tuple(map_shape)
         self.pool_size_ = window
         self.stride_ = stride
         self.padding_ = padding
         self.output_shape_ = (*out_shape, n_maps)
+        self._remember_fit_parameters()
         return self
 
     def transform(self, X):
@@ -196,20 +209,39 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
         Returns
         -------
         pooled : ndarray of shape (n_samples, n_features_out) or (n, out_rows, out_cols, n_maps)
-            Pooled features, in X's float dtype.
+            Pooled features, in X's float dtype (a DataFrame under
+            ``set_output(transform="pandas")`` when flattened).
         """
         check_is_fitted(self)
-        maps, _, _ = validate_images(self, X, reset=False)
-        if self.grid is not None:
-            pooled = grid_pool(maps, self.output_shape_[:2], mode=self.mode)
-        else:
-            pooled = pool(
-                maps,
-                self.pool_size_,
-                stride=self.stride_,
-                mode=self.mode,
-                padding=self.padding_,
-                n_jobs=effective_n_jobs(self.n_jobs),
+        self._check_fit_parameters()
+        maps = validate_images(self, X, reset=False)
+        return self._pool(maps.stack, peak=maps.peak, n_jobs=effective_n_jobs(self.n_jobs))
+
+    def _pool(self, maps: np.ndarray, *, peak: float, n_jobs: int) -> np.ndarray:
+        """Pool validated maps whose values are at most ``peak`` in magnitude."""
+        # Only an average can leave the maps' range: its sum grows with the window.
+        cells = self.image_shape_[0] * self.image_shape_[1]
+        unsafe = (
+            self.mode == "avg"
+            and peak * cells >= float(np.finfo(maps.dtype).max) / OVERFLOW_MARGIN
+        )
+        with np.errstate(over="ignore" if unsafe else "warn"):
+            if self.grid is not None:
+                pooled = grid_pool(maps, self.output_shape_[:2], mode=self.mode)
+            else:
+                pooled = pool(
+                    maps,
+                    self.pool_size_,
+                    stride=self.stride_,
+                    mode=self.mode,
+                    padding=self.padding_,
+                    n_jobs=n_jobs,
+                )
+        if unsafe and not np.isfinite(pooled).all():
+            raise ValueError(
+                f"Average pooling overflows {maps.dtype}: the maps reach {peak:.3g} and their "
+                "window sums exceed the largest finite value. Scale the images (or maps) "
+                "down first, e.g. X / np.abs(X).max(), or use mode='max'."
             )
         if self.flatten:
             return pooled.reshape(len(pooled), -1)
@@ -232,19 +264,16 @@ class PoolTransformer(TransformerMixin, VersionedStateMixin, BaseEstimator):
             One name per output column, in the columns' order.
         """
         check_is_fitted(self)
+        self._check_fit_parameters()
         _check_feature_names_in(self, input_features, generate_names=False)
-        rows, cols, n_maps = self.output_shape_
-        return np.asarray(
-            [
-                f"pool_r{row}_c{col}_m{k}"
-                for row in range(rows)
-                for col in range(cols)
-                for k in range(n_maps)
-            ],
-            dtype=object,
-        )
+        return grid_names("pool", self.output_shape_)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+
+def _one_row_hint(rows: int) -> str:
+    if rows != 1:
+        return ""
+    return (
+        " The maps have one row: if they come from a ConvFeatureExtractor given 2-D X without "
+        "image_shape, it read each row as a 1 x n_features image; set its "
+        "image_shape=(height, width[, channels]) so it sees the images."
+    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+from math import isqrt
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils.validation import validate_data
@@ -49,24 +52,35 @@ def resolve_image_shape(image_shape) -> tuple[int, int, int] | None:
     return tuple(int(v) for v in shape) + ((1,) if len(shape) == 2 else ())
 
 
-def validate_images(estimator, X, *, reset: bool, image_shape=None):
+class Images(NamedTuple):
+    """X validated: the ``(n, H, W, C)`` stack, its ``(H, W, C)``, whether X was 2-D, and the
+    largest pixel magnitude (which bounds what a convolution or an average can reach)."""
+
+    stack: np.ndarray
+    shape: tuple
+    flat_input: bool
+    peak: float
+
+
+def validate_images(estimator, X, *, reset: bool, image_shape=None) -> Images:
     """Validate X in any accepted layout and return it as a ``(n, H, W, C)`` float stack.
 
     X is 2-D ``(n_samples, H*W*C)`` (read with ``image_shape``, or as ``1 x n_features``
     single-channel images without it) or an image stack ``(n, H, W)`` / ``(n, H, W, C)``.
     With ``reset=True`` the image shape is returned for the estimator to keep; otherwise X must
     match ``estimator.image_shape_``. ``n_features_in_`` is ``H*W*C`` in every layout.
-    Returns the stack, its ``(H, W, C)`` and whether X was 2-D.
+    The stack's dtype follows :func:`float_dtype`.
     """
     ndim = getattr(X, "ndim", None)
     if ndim is None and not hasattr(X, "iloc"):
         try:
-            ndim = np.asarray(X).ndim
+            X = np.asarray(X)
         except ValueError as exc:
             raise ValueError(
                 f"X is ragged ({exc}); its rows or images differ in size. Pass a rectangular "
                 "array: resize, crop or pad the images to one shape."
             ) from exc
+        ndim = X.ndim
     if ndim in (3, 4) and not hasattr(X, "iloc"):
         stack = np.asarray(X)
         stack_shape = stack.shape[1:] + ((1,) if stack.ndim == 3 else ())
@@ -83,7 +97,7 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None):
             )
         if not reset:
             _check_fitted_shape(estimator, stack_shape)
-        flat = _validate_flat(
+        flat, peak = _validate_flat(
             estimator, stack.reshape(stack.shape[0], int(np.prod(stack_shape))), reset=reset
         )
         shape = stack_shape
@@ -95,9 +109,11 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None):
             f"Reshape your data{single}."
         )
     else:
-        flat = _validate_flat(estimator, X, reset=reset)
+        flat, peak = _validate_flat(estimator, X, reset=reset)
         if reset:
             shape = resolve_image_shape(image_shape) or (1, flat.shape[1], 1)
+            if image_shape is None:
+                _warn_if_square(estimator, flat.shape[1])
         else:
             shape = estimator.image_shape_
         if np.prod(shape) != flat.shape[1]:
@@ -108,27 +124,80 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None):
                 f"{int(np.prod(shape))}; set image_shape to the (height, width[, channels]) of "
                 "your images."
             )
-    return flat.reshape(flat.shape[0], *shape), shape, ndim not in (3, 4)
+    return Images(flat.reshape(flat.shape[0], *shape), shape, ndim not in (3, 4), peak)
 
 
-def _validate_flat(estimator, X, *, reset: bool) -> np.ndarray:
-    """scikit-learn's checks of a 2-D X, with the fix spelled out where its messages lack one."""
-    kind = getattr(getattr(X, "dtype", None), "kind", None)
+def _warn_if_square(estimator, n_features: int) -> None:
+    """Rows of a perfect-square width are most likely flattened square images."""
+    side = isqrt(n_features)
+    if n_features >= 16 and side * side == n_features:
+        warnings.warn(
+            f"{type(estimator).__name__} got a 2-D X of {n_features} features and no "
+            f"image_shape, so each row is read as one 1x{n_features} image (a 1-D "
+            f"convolution). If the rows are {side}x{side} images, set image_shape=({side}, "
+            f"{side}); image_shape=(1, {n_features}) keeps the one-row reading without this "
+            "warning.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def float_dtype(X) -> np.dtype:
+    """The float dtype skconv computes X in, or a TypeError for X that does not hold numbers.
+
+    float32 and float64 stay as they are (in native byte order). Types that float32 holds
+    exactly (bool, 8- and 16-bit integers, float16) become float32, so uint8 images give
+    float32 features at half the memory of float64; wider integers become float64.
+    """
+    dtypes = getattr(X, "dtypes", None)  # a DataFrame: the type all its columns share
+    if dtypes is not None:
+        try:
+            dtype = np.result_type(*[np.dtype(d) for d in dtypes])
+        except TypeError:  # pandas extension dtypes: scikit-learn converts them
+            return np.dtype(np.float64)
+    else:
+        dtype = getattr(X, "dtype", np.dtype(np.float64))
+        dtype = np.dtype(dtype) if not isinstance(dtype, np.dtype) else dtype
+    kind = dtype.kind
+    if kind == "f" and dtype.itemsize in (4, 8):
+        return dtype.newbyteorder("=")
+    if kind in "biuf" and dtype.itemsize <= 2:
+        return np.dtype(np.float32)
+    if kind in "iu":
+        return np.dtype(np.float64)
+    if kind == "O" and dtypes is None and not any(isinstance(v, (str, bytes)) for v in X.flat):
+        return np.dtype(np.float64)  # numbers held as Python objects, scikit-learn's convention
     if kind == "c":
         raise ValueError(
             "Complex data not supported: X holds complex numbers. Pass real images, e.g. "
             "np.abs(X) or X.real, or the real and imaginary parts as two channels."
         )
+    described = {
+        "M": "dates (datetime64)",
+        "m": "durations (timedelta64)",
+        "V": "structured records",
+        "U": "strings",
+        "S": "bytes",
+        "O": "strings",
+        "f": f"{dtype} floats, which float64 cannot hold exactly",
+    }.get(kind, str(dtype))
+    raise TypeError(
+        f"X must hold real numbers as pixels, but it holds {described} (dtype {dtype}); skconv "
+        "does not cast them silently. Convert the images to a numeric array first, e.g. "
+        "X.astype(np.float32), after checking that the conversion means what you want."
+    )
+
+
+def _validate_flat(estimator, X, *, reset: bool) -> tuple[np.ndarray, float]:
+    """scikit-learn's checks of a 2-D X, with the fix spelled out where its messages lack one.
+
+    Also returns the largest pixel magnitude, found by the same two passes (max and min) that
+    prove every pixel finite.
+    """
+    dtype = float_dtype(X)
     try:
-        flat = validate_data(
-            estimator, X, reset=reset, dtype=FLOAT_DTYPES, ensure_all_finite=False
-        )
+        flat = validate_data(estimator, X, reset=reset, dtype=dtype, ensure_all_finite=False)
     except ValueError as exc:
-        if kind in ("O", "U", "S"):
-            raise ValueError(
-                f"X must hold numbers ({exc}); convert the images to a numeric array first, "
-                "e.g. np.asarray(X, dtype=float)."
-            ) from exc
         shape = getattr(X, "shape", (None, None))
         if shape[0] == 0:
             raise ValueError(f"X holds no images ({exc}); pass at least one image.") from exc
@@ -137,9 +206,10 @@ def _validate_flat(estimator, X, *, reset: bool) -> np.ndarray:
                 f"X holds no pixels ({exc}); pass images of at least one pixel."
             ) from exc
         raise
-    # A finite sum proves every value finite in one pass without a temporary array; only an
-    # infinite or NaN sum (which float32 overflow can also cause) needs the full check.
-    if not np.isfinite(flat.sum()) and not np.isfinite(flat).all():
+    # max and min propagate NaN and show infinities, so two passes without a temporary array
+    # prove every value finite; only when they fail is the full count needed.
+    high, low = flat.max(), flat.min()
+    if not (np.isfinite(high) and np.isfinite(low)):
         n_nan = int(np.isnan(flat).sum())
         if n_nan:
             raise ValueError(
@@ -153,7 +223,20 @@ def _validate_flat(estimator, X, *, reset: bool) -> np.ndarray:
             "pixels. Replace or clip them first, e.g. np.nan_to_num(X, posinf=high, "
             "neginf=low) or np.clip(X, low, high)."
         )
-    return flat
+    return flat, max(float(high), -float(low))
+
+
+def clip_to_one_row(window, stride, n_cols: int, *, stride_given: bool):
+    """Clip a pooling window (or grid) and stride to one-row maps of ``n_cols`` columns.
+
+    2-D X without ``image_shape`` is read as one-row images; their maps are pooled along the
+    row, with the window no larger than the row. A stride the user did not give follows the
+    clipped window.
+    """
+    window = (1, min(window[1], n_cols))
+    if stride is None:
+        return window, None
+    return window, (1, stride[1] if stride_given else min(stride[1], window[1]))
 
 
 def _check_fitted_shape(estimator, stack_shape) -> None:
@@ -169,3 +252,17 @@ def _check_fitted_shape(estimator, stack_shape) -> None:
             f"{type(estimator).__name__} was fitted on {fitted[0]}x{fitted[1]}; resize them or "
             "refit."
         )
+
+
+def grid_names(prefix: str, shape) -> np.ndarray:
+    """``{prefix}_r{row}_c{col}_m{map}`` for every cell of ``(rows, cols, n_maps)``, C-order."""
+    rows, cols, n_maps = shape
+    return np.asarray(
+        [
+            f"{prefix}_r{row}_c{col}_m{k}"
+            for row in range(rows)
+            for col in range(cols)
+            for k in range(n_maps)
+        ],
+        dtype=object,
+    )

@@ -5,21 +5,20 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from joblib import effective_n_jobs
+from sklearn.base import _fit_context, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import VersionedStateMixin, unfitted_on_error
+from ._base import SkconvTransformer, unfitted_on_error
 from ._conv import ConvFeatureExtractor
 from ._pool import PoolTransformer
-from ._shapes import as_pair, validate_images
-
-# batch_size="auto" sizes batches so that one batch's feature maps take about this much memory.
-AUTO_BATCH_BYTES = 64 * 2**20
+from ._progress import Progress, auto_batch_size
+from ._shapes import validate_images
 
 
-class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
+class ConvPool(SkconvTransformer):
     """A :class:`ConvFeatureExtractor` followed by a :class:`PoolTransformer`, in batches.
 
     ``make_pipeline(conv, pool)`` computes the feature maps of every image before pooling
@@ -45,7 +44,12 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
     batch_size : int or "auto", default="auto"
         Images convolved and pooled together. ``"auto"`` makes one batch's maps about 64 MiB
         (at least one image). The features are the same, bit for bit, for every batch size:
-        the convolution's algorithm is fixed when ``conv_`` is fitted on all of X.
+        the convolution's algorithm is fixed when ``conv_`` is fitted on all of X. It takes
+        effect without a refit.
+    verbose : int, default=0
+        Progress of :meth:`transform` on stdout: batches done, images per second and time
+        left (about ten lines; every batch with ``verbose >= 2``). ``conv``'s own ``verbose``
+        reports the fit of its bank. The features are the same.
 
     Attributes
     ----------
@@ -53,10 +57,11 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
         The fitted clone of ``conv``.
     pool_ : PoolTransformer
         The fitted clone of ``pool``. For one-row images (2-D ``X`` with no ``image_shape``
-        on ``conv``) its window, stride and grid are clipped to one row and to the row's
-        length, as :class:`PoolTransformer` does for 2-D input.
+        on ``conv``) its window, stride and grid (``pool_size_``, ``stride_``,
+        ``output_shape_``) are clipped to one row and to the row's length, as
+        :class:`PoolTransformer` does for 2-D input.
     batch_size_ : int
-        The batch size :meth:`transform` uses.
+        The batch size resolved in :meth:`fit` (``batch_size="auto"`` made concrete).
     image_shape_ : tuple of int
         ``(height, width, channels)`` of the images seen in :meth:`fit`.
     n_features_in_ : int
@@ -79,6 +84,18 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
     shapes, so it is fitted on the maps of the first image. Streaming is exact because both
     steps treat each image on its own.
 
+    Output: with a flattening ``pool`` (the default) the features are 2-D and
+    :meth:`set_output` applies: ``transform="pandas"`` (or scikit-learn's global
+    ``transform_output="pandas"``) gives a DataFrame whose columns are
+    :meth:`get_feature_names_out`. With ``PoolTransformer(flatten=False)`` the output is 4-D
+    maps, always an ndarray. The steps' own ``set_output`` settings are not used: ConvPool
+    runs their computations, not their ``transform``.
+
+    ``set_params`` after :meth:`fit`: :meth:`transform` raises a ``ValueError`` saying to
+    refit when any parameter that changes the output was changed since fit, the steps'
+    included (``conv__activation``, ``pool__grid``, ...). ``batch_size``, ``verbose`` and the
+    steps' ``n_jobs`` change no output and take effect at once.
+
     Examples
     --------
     >>> import numpy as np
@@ -99,12 +116,14 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
         "conv": [ConvFeatureExtractor, None],
         "pool": [PoolTransformer, None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "verbose": ["verbose"],
     }
 
-    def __init__(self, conv=None, pool=None, *, batch_size="auto"):
+    def __init__(self, conv=None, pool=None, *, batch_size="auto", verbose=0):
         self.conv = conv
         self.pool = pool
         self.batch_size = batch_size
+        self.verbose = verbose
 
     @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=False)
@@ -124,23 +143,19 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
             Fitted transformer.
         """
         conv = clone(self.conv if self.conv is not None else ConvFeatureExtractor())
-        images, image_shape, flat_input = validate_images(
-            self, X, reset=True, image_shape=conv.image_shape
-        )
-        conv.fit(images)
-        maps = conv.transform(images[:1])
+        images = validate_images(self, X, reset=True, image_shape=conv.image_shape)
+        conv.fit(images.stack)
+        maps = conv._maps(images.stack[:1], peak=images.peak, n_jobs=1)
         pool = clone(self.pool if self.pool is not None else PoolTransformer())
-        if flat_input and conv.image_shape is None:
-            _clip_to_one_row(pool, maps.shape[2])
-        pool.fit(maps)
+        pool._validate_params()
+        validate_images(pool, maps, reset=True)
+        pool._fit_shape(maps.shape[1:], one_row=images.flat_input and conv.image_shape is None)
 
         self.conv_ = conv
         self.pool_ = pool
-        self.image_shape_ = image_shape
-        if self.batch_size == "auto":
-            self.batch_size_ = max(1, AUTO_BATCH_BYTES // maps[0].nbytes)
-        else:
-            self.batch_size_ = self.batch_size
+        self.image_shape_ = images.shape
+        self.batch_size_ = self._resolve_batch_size(maps.itemsize)
+        self._remember_fit_parameters()
         return self
 
     def transform(self, X):
@@ -154,18 +169,37 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out) or (n, out_rows, out_cols, n_maps)
-            What ``pool_.transform(conv_.transform(X))`` returns, in X's float dtype.
+            What ``pool_.transform(conv_.transform(X))`` returns, in the dtype
+            :class:`ConvFeatureExtractor` computes X in (a DataFrame under
+            ``set_output(transform="pandas")``).
         """
         check_is_fitted(self)
-        images, _, _ = validate_images(self, X, reset=False)
+        self._check_fit_parameters()
+        images = validate_images(self, X, reset=False)
+        stack = images.stack
+        batch_size = self._resolve_batch_size(stack.itemsize)
+        conv_jobs = effective_n_jobs(self.conv.n_jobs if self.conv is not None else None)
+        pool_jobs = effective_n_jobs(self.pool.n_jobs if self.pool is not None else None)
+        map_peak = self.conv_.response_bound(images.peak)
+        starts = range(0, len(stack), batch_size)
+        progress = Progress(type(self).__name__, len(stack), len(starts), self.verbose)
         features = None
-        for start in range(0, len(images), self.batch_size_):
-            batch = images[start : start + self.batch_size_]
-            pooled = self.pool_.transform(self.conv_.transform(batch))
+        for batch, start in enumerate(starts, 1):
+            stop = min(start + batch_size, len(stack))
+            maps = self.conv_._maps(stack[start:stop], peak=images.peak, n_jobs=conv_jobs)
+            pooled = self.pool_._pool(maps, peak=map_peak, n_jobs=pool_jobs)
+            del maps  # so that the next batch's maps do not coexist with these
             if features is None:
-                features = np.empty((len(images), *pooled.shape[1:]), dtype=pooled.dtype)
-            features[start : start + len(batch)] = pooled
+                features = np.empty((len(stack), *pooled.shape[1:]), dtype=pooled.dtype)
+            features[start:stop] = pooled
+            progress.batch_done(batch, stop)
         return features
+
+    def _resolve_batch_size(self, itemsize: int) -> int:
+        """Images per batch; "auto" makes one batch's maps about 64 MiB."""
+        if self.batch_size == "auto":
+            return auto_batch_size(int(np.prod(self.conv_.output_shape_)) * itemsize)
+        return self.batch_size
 
     @available_if(lambda self: self.pool is None or self.pool.flatten)
     def get_feature_names_out(self, input_features=None):
@@ -184,20 +218,6 @@ class ConvPool(TransformerMixin, VersionedStateMixin, BaseEstimator):
             One name per output column, in the columns' order.
         """
         check_is_fitted(self)
+        self._check_fit_parameters()
         _check_feature_names_in(self, input_features, generate_names=False)
         return self.pool_.get_feature_names_out()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-
-def _clip_to_one_row(pool: PoolTransformer, n_cols: int) -> None:
-    """Clip the pool's window, stride and grid to one-row maps of ``n_cols`` columns."""
-    if pool.grid is not None:
-        pool.set_params(grid=(1, min(as_pair(pool.grid, "grid")[1], n_cols)))
-    elif pool.pool_size is not None:
-        window_cols = min(as_pair(pool.pool_size, "pool_size")[1], n_cols)
-        stride = None if pool.stride is None else (1, as_pair(pool.stride, "stride")[1])
-        pool.set_params(pool_size=(1, window_cols), stride=stride)

@@ -4,7 +4,8 @@ A row names the estimator, the parameter or input at fault, the invalid value, t
 raises (fit or transform), the exact error type and excerpts that the message must contain;
 every message must also name the parameter it is about. The table in the docs is rendered from
 ``BAD_INPUT``: ``test_the_docs_table_is_this_table`` fails when they disagree, and
-``python tests/test_bad_input.py`` (with skconv importable) rewrites the docs' table.
+``python -c "import tests.test_bad_input as t; t.write_docs_table()"`` (from the repository
+root) rewrites the docs' table.
 
 The other tests here pin down what a failed ``fit`` leaves behind: an unfitted estimator, never a
 mix of two fits.
@@ -13,7 +14,6 @@ mix of two fits.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +216,20 @@ CONV_PARAMETERS = [
         not_allowed(C, "random_state", "'a'")),
     Row(C, "random_state", "`-1`", "fit", conv_fit(filters="random", random_state=-1), IPE,
         not_allowed(C, "random_state", "-1")),
+    Row(C, "verbose", "`'loud'`", "fit", conv_fit(verbose="loud"), IPE,
+        not_allowed(C, "verbose", "'loud'")),
+    Row(C, "activation", "`'triangle'` with one filter on one channel", "fit",
+        conv_fit(filters=np.ones((1, 3, 3)), activation="triangle"), ValueError,
+        ("activation='triangle' subtracts the mean over the maps", "use more filters")),
+    Row(C, "activation", "`'crelu'` set after fit", "transform",
+        lambda: C(filters="seed").fit(IMAGES).set_params(activation="crelu").transform(IMAGES),
+        ValueError, ("parameter(s) 'activation' changed since fit", "Refit: call fit")),
+    Row(C, "X", "pixels of `1e308` (convolution overflows)", "transform",
+        conv_transform(np.full((2, 6, 6), 1e308)), ValueError,
+        ("The convolution overflows float64", "Scale the images down first")),
+    Row(C, "X", "float32 pixels of `3e38`", "transform",
+        conv_transform(np.full((2, 6, 6), 3e38, dtype=np.float32)), ValueError,
+        ("The convolution overflows float32", "or pass float64 images")),
 ]
 
 POOL_PARAMETERS = [
@@ -266,6 +280,17 @@ POOL_PARAMETERS = [
     Row(P, "grid", "`(7, 1)` on 6x6 maps", "fit", pool_fit(grid=(7, 1)), ValueError,
         ("grid (7, 1) has more regions than the 6x6 maps have cells; use a smaller grid.",)),
     Row(P, "n_jobs", "`0`", "fit", pool_fit(n_jobs=0), IPE, not_allowed(P, "n_jobs", "0")),
+    Row(P, "grid", "`None` set after fitting `grid=2`", "transform",
+        lambda: P(grid=2).fit(MAPS).set_params(grid=None).transform(MAPS), ValueError,
+        ("parameter(s) 'grid' changed since fit", "Refit")),
+    Row(P, "image_shape", "one-row maps of 2-D X without `image_shape`", "fit",
+        lambda: Pipeline([("conv", C(filters="seed", image_shape=(1, 36))), ("pool", P())]).fit(
+            IMAGES.reshape(4, -1)), ValueError,
+        ("The pooling window has 2 rows", "The maps have one row",
+         "set its image_shape=(height, width[, channels])")),
+    Row(P, "mode", "`'avg'` on maps of `1e308`", "transform",
+        pool_transform(np.full(MAPS.shape, 1e308), mode="avg"), ValueError,
+        ("Average pooling overflows float64", "or use mode='max'")),
 ]
 
 
@@ -279,6 +304,14 @@ CONVPOOL_PARAMETERS = [
         not_allowed(CP, "batch_size", "'big'")),
     Row(CP, "batch_size", "`1.5`", "fit", convpool_fit(batch_size=1.5), IPE,
         not_allowed(CP, "batch_size", "1.5")),
+    Row(CP, "verbose", "`'loud'`", "fit", convpool_fit(verbose="loud"), IPE,
+        not_allowed(CP, "verbose", "'loud'")),
+    Row(CP, "pool__grid", "`None` set after fitting `grid=2`", "transform",
+        lambda: CP(pool=P(grid=2)).fit(IMAGES).set_params(pool__grid=None).transform(IMAGES),
+        ValueError, ("parameter(s) 'pool__grid' changed since fit", "Refit")),
+    Row(CP, "X", "pixels of `1e308` (not reported as NaN)", "transform",
+        convpool_transform(np.full((2, 6, 6), 1e308)), ValueError,
+        ("The convolution overflows float64",)),
     # The steps' own parameters are checked by the steps, with their messages.
     Row(CP, "stride", "`conv=ConvFeatureExtractor(stride=0)`", "fit",
         convpool_fit(conv=C(stride=0)), IPE, not_allowed(C, "stride", "0")),
@@ -307,9 +340,16 @@ def bad_arrays(estimator, fit, transform, good):
         ("`NaN`", fit(nan), ValueError, hint_nan),
         ("`inf`", fit(inf), ValueError, hint_inf),
         ("`-inf`", fit(-inf), ValueError, hint_inf),
-        ("object array of strings", fit(np.full((2, 4), "a", dtype=object)), ValueError,
-         ("X must hold numbers", "could not convert string to float",
-          "e.g. np.asarray(X, dtype=float)")),
+        ("object array of strings", fit(np.full((2, 4), "a", dtype=object)), TypeError,
+         ("X must hold real numbers as pixels, but it holds strings", "X.astype(np.float32)")),
+        ("numeric strings", fit(np.full((2, 4), "1.5")), TypeError,
+         ("X must hold real numbers as pixels, but it holds strings", "not cast them silently")),
+        ("datetime64", fit(np.zeros((2, 4), dtype="datetime64[s]")), TypeError,
+         ("X must hold real numbers as pixels, but it holds dates (datetime64)",)),
+        ("timedelta64", fit(np.zeros((2, 4), dtype="timedelta64[s]")), TypeError,
+         ("but it holds durations (timedelta64)",)),
+        ("structured", fit(np.zeros((2, 4), dtype=[("a", "f8"), ("b", "f8")])), TypeError,
+         ("but it holds structured records",)),
         ("complex", fit(good.astype(complex)), ValueError,
          ("Complex data not supported: X holds complex numbers", "e.g. np.abs(X) or X.real")),
         ("no samples, 2-D `(0, 36)`", fit(np.ones((0, 36))), ValueError,
@@ -538,28 +578,29 @@ def render_table():
     return "\n".join(lines) + "\n"
 
 
+REGENERATE = 'python -c "import tests.test_bad_input as t; t.write_docs_table()"'
+
+
+def write_docs_table() -> None:
+    """Rewrite the generated table in docs/bad_input.rst from ``BAD_INPUT``."""
+    text = DOC.read_text()
+    DOC.write_text(text.replace(documented_table(text), render_table()))
+
+
 def documented_table(text):
     start, stop = text.index(BEGIN), text.index(END) + len(END) + 1
     return text[start:stop]
 
 
 def test_the_docs_table_is_this_table():
-    assert DOC.exists(), f"{DOC} is missing; run python tests/test_bad_input.py"
     assert documented_table(DOC.read_text()) == render_table(), (
-        "docs/bad_input.rst is out of date; run python tests/test_bad_input.py"
+        f"docs/bad_input.rst is out of date; regenerate it with: {REGENERATE}"
     )
-
-
-if __name__ == "__main__":
-    text = DOC.read_text()
-    text = text.replace(documented_table(text), render_table())
-    DOC.write_text(text)
-    sys.exit(0)
 
 
 def test_a_fitted_shape_that_does_not_match_the_width_is_a_value_error():
     """Only a corrupted or half-refitted state gets here; it must still read as an error."""
-    conv = C(filters="seed").fit(IMAGES.reshape(4, -1))  # one-row images, image_shape=None
+    conv = C(filters="seed", image_shape=(1, 36)).fit(IMAGES.reshape(4, -1))  # one-row images
     conv.image_shape_ = (5, 5, 1)  # not the (1, 36, 1) that fit found
     with pytest.raises(
         ValueError, match=r"X has 36 features but image_shape \(5, 5, 1\) needs 25"

@@ -5,6 +5,7 @@ that it stays empty, and a check listed there without failing makes the run fail
 """
 
 import pytest
+from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     check_param_validation,
@@ -16,12 +17,13 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
+from skconv._base import SkconvTransformer
 
 ESTIMATORS = [
     ConvFeatureExtractor(),
     ConvFeatureExtractor(filters="seed", normalize=True),
     ConvFeatureExtractor(filters="kmeans", n_filters=4, kernel_size=3, random_state=0),
-    ConvFeatureExtractor(filters="pca", n_filters=4, kernel_size=3),
+    ConvFeatureExtractor(filters="pca", n_filters=2, kernel_size=3),
     ConvFeatureExtractor(filters="random", activation="crelu", random_state=0),
     PoolTransformer(),
     PoolTransformer(mode="avg", stride=1),
@@ -61,9 +63,27 @@ FLAT_OUTPUT_CHECKS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "estimator", [e for e in ESTIMATORS if isinstance(e, PoolTransformer)], ids=repr
+# Every estimator whose output is flat features: the pools, ConvPool, and a pipeline that
+# starts with ConvFeatureExtractor (whose own output is 4-D maps, which no DataFrame holds).
+# The checks' 2-D X are one-row images, hence the pipeline's one-row window.
+FLAT_OUTPUT_ESTIMATORS = [e for e in ESTIMATORS if isinstance(e, (PoolTransformer, ConvPool))]
+FLAT_OUTPUT_ESTIMATORS.append(
+    make_pipeline(ConvFeatureExtractor(filters="seed"), PoolTransformer((1, 2)))
 )
+
+
+# The pandas checks fit on a DataFrame and transform an array (and the reverse) on purpose;
+# scikit-learn's feature-name warnings are what they provoke.
+@pytest.mark.filterwarnings("ignore:X (does not have valid|has) feature names:UserWarning")
+@pytest.mark.parametrize("estimator", FLAT_OUTPUT_ESTIMATORS, ids=repr)
 @pytest.mark.parametrize("check", FLAT_OUTPUT_CHECKS, ids=lambda c: c.__name__)
 def test_flat_output_checks(estimator, check):
+    if check is check_set_output_transform_pandas and not isinstance(estimator, SkconvTransformer):
+        # The pipeline's DataFrame is right but has a fresh RangeIndex: the 4-D maps between
+        # the steps cannot carry the input's index. Its columns are tested in test_stream.
+        pytest.skip("a DataFrame's index does not survive the 4-D maps inside a pipeline")
     check(type(estimator).__name__, estimator)
+
+
+def test_conv_feature_names_hold_for_its_maps_and_column_names_are_kept():
+    check_dataframe_column_names_consistency("ConvFeatureExtractor", ConvFeatureExtractor())

@@ -184,7 +184,7 @@ def test_unfitted_estimators_round_trip_unfitted(tmp_path):
 def saved_by_version(model, version, how, tmp_path, monkeypatch):
     """Save ``model`` as skconv ``version`` would, and return a loader for it."""
     with monkeypatch.context() as patch:
-        patch.setattr(skconv, "__version__", version)
+        patch.setattr(skconv._base, "__version__", version)
         if how == "pickle":
             data = pickle.dumps(model)
             return lambda: pickle.loads(data)
@@ -253,3 +253,27 @@ def test_convpool_saved_by_another_version_warns_for_itself_and_its_steps(
     names = {str(w.message).split()[1] for w in record if w.category is SkconvVersionWarning}
     assert names == {"ConvPool", "ConvFeatureExtractor", "PoolTransformer"}
     np.testing.assert_array_equal(loaded.transform(images), model.transform(images))
+
+
+def test_the_documented_recipe_refuses_a_tampered_file(models, tmp_path):
+    """A file edited to name subprocess.Popen: listed as untrusted, refused by the recipe."""
+    import json
+    import zipfile
+
+    _, model, _ = dict((m[0], m) for m in models)["convpool"]
+    path, tampered = tmp_path / "model.skops", tmp_path / "tampered.skops"
+    sio.dump(model, path)
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(tampered, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "schema.json":
+                schema = json.loads(data)
+                schema["__module__"], schema["__class__"] = "subprocess", "Popen"
+                data = json.dumps(schema).encode()
+            target.writestr(item, data)
+    # The unsafe recipe would trust it: the file lists what it wants trusted.
+    assert "subprocess.Popen" in sio.get_untrusted_types(file=tampered)
+    with pytest.raises(Exception, match=r"subprocess\.Popen"):
+        sio.load(tampered, trusted=skconv.SKOPS_TRUSTED_TYPES)
+    # The untampered file loads with exactly that list.
+    sio.load(path, trusted=skconv.SKOPS_TRUSTED_TYPES)

@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 from references import reference_pool
-from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import InvalidParameterError
 
 from skconv import PoolTransformer
 
@@ -88,36 +86,3 @@ def test_dtypes_kept_and_input_untouched(maps):
     before = maps32.copy()
     assert PoolTransformer(mode="avg").fit_transform(maps32).dtype == np.float32
     np.testing.assert_array_equal(maps32, before)
-
-
-def test_transform_before_fit(maps):
-    with pytest.raises(NotFittedError):
-        PoolTransformer().transform(maps)
-
-
-@pytest.mark.parametrize(
-    "params, error, match",
-    [
-        ({"pool_size": 7}, ValueError, "pool_size"),
-        ({"pool_size": 0}, InvalidParameterError, "pool_size"),
-        ({"pool_size": (2, 0)}, ValueError, "pool_size"),
-        ({"stride": (0, 1)}, ValueError, "stride"),
-        ({"mode": "median"}, InvalidParameterError, "mode"),
-        ({"padding": 2}, ValueError, "padding"),
-        ({"grid": (7, 1)}, ValueError, "grid"),
-        ({"image_shape": (5, 5)}, ValueError, "image_shape"),
-    ],
-)
-def test_bad_parameters(maps, params, error, match):
-    pool = PoolTransformer(**params)
-    with pytest.raises(error, match=match):
-        pool.fit(maps)
-    assert not hasattr(pool, "output_shape_")
-
-
-def test_transform_checks_the_map_shape(maps):
-    pool = PoolTransformer().fit(maps)
-    with pytest.raises(ValueError, match="channels"):
-        pool.transform(maps[..., :2])
-    with pytest.raises(ValueError, match="features"):
-        pool.transform(maps.reshape(4, -1)[:, :10])

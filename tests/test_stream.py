@@ -9,13 +9,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import (
-    check_dataframe_column_names_consistency,
-    check_set_output_transform,
-    check_set_output_transform_pandas,
-    check_transformer_get_feature_names_out,
-    check_transformer_get_feature_names_out_pandas,
-)
 
 from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
 
@@ -84,7 +77,7 @@ def test_one_row_images_clip_the_window_like_pool_transformer_does():
     maps = clone(conv).fit_transform(X)
     expected = PoolTransformer((1, 3), stride=(1, 2)).fit_transform(maps)
     np.testing.assert_allclose(model.transform(X), expected)
-    assert model.pool_.pool_size == (1, 3)
+    assert model.pool_.pool_size_ == (1, 3) and model.pool_.pool_size == 3
     grid = ConvPool(conv, PoolTransformer(grid=(2, 9))).fit(X)
     np.testing.assert_allclose(grid.transform(X), PoolTransformer(grid=(1, 7)).fit_transform(maps))
 
@@ -119,7 +112,8 @@ def test_nested_parameters_are_grid_searchable():
             (
                 "features",
                 ConvPool(
-                    ConvFeatureExtractor(filters="random", random_state=0), PoolTransformer()
+                    ConvFeatureExtractor(filters="random", image_shape=(8, 8), random_state=0),
+                    PoolTransformer(),
                 ),
             ),
             ("clf", LogisticRegression()),
@@ -155,19 +149,19 @@ def test_feature_names_come_from_the_pool():
     assert not hasattr(ConvPool(pool=PoolTransformer(flatten=False)), "get_feature_names_out")
 
 
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_transformer_get_feature_names_out,
-        check_transformer_get_feature_names_out_pandas,
-        check_set_output_transform,
-        check_set_output_transform_pandas,
-        check_dataframe_column_names_consistency,
-    ],
-    ids=lambda c: c.__name__,
-)
-def test_flat_output_checks(check):
-    check("ConvPool", ConvPool())
+def test_pandas_output_of_a_whole_pipeline_and_of_convpool():
+    pd = pytest.importorskip("pandas")
+    images = np.random.RandomState(8).rand(5, 6, 6)
+    pool = PoolTransformer().set_output(transform="pandas")  # inside ConvPool: not used
+    for model in [
+        ConvPool(pool=pool).set_output(transform="pandas"),
+        make_pipeline(ConvFeatureExtractor(), PoolTransformer()).set_output(transform="pandas"),
+    ]:
+        frame = model.fit_transform(images)
+        assert isinstance(frame, pd.DataFrame)
+        np.testing.assert_array_equal(frame.columns, model.get_feature_names_out())
+    names = make_pipeline(ConvFeatureExtractor(), PoolTransformer()).fit(images)
+    assert names.get_feature_names_out()[0] == "pool_r0_c0_m0"
 
 
 def test_steps_must_be_skconv_estimators():

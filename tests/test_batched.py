@@ -9,7 +9,15 @@ from sklearn.decomposition import PCA
 from sklearn.feature_selection import SelectKBest, f_classif
 from sklearn.kernel_approximation import Nystroem
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_param_validation,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    parametrize_with_checks,
+)
 
 from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
 from skconv._batched import BatchedTransformer
@@ -24,6 +32,22 @@ from skconv._batched import BatchedTransformer
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# Checks the generator leaves out; they apply here, the output being flat 2-D columns.
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_param_validation,
+        check_transformer_get_feature_names_out,
+        check_transformer_get_feature_names_out_pandas,
+        check_set_output_transform,
+        check_set_output_transform_pandas,
+        check_dataframe_column_names_consistency,
+    ],
+)
+def test_checks_left_out_by_the_generator(check):
+    check("BatchedTransformer", BatchedTransformer(StandardScaler(), batch_size=4))
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 64, 1000])

@@ -37,7 +37,7 @@ def fitted(images_and_labels):
 
 def test_steps_are_the_documented_recipe():
     model = fashion_mnist_pipeline()
-    assert [name for name, _ in model.steps] == ["features", "kernel", "classifier"]
+    assert [name for name, _ in model.steps] == ["features", "classifier"]
     params = model.get_params()
     assert params["features__transformer__convpool__conv__filters"] == "kmeans"
     assert params["features__transformer__convpool__conv__n_filters"] == 64
@@ -45,7 +45,7 @@ def test_steps_are_the_documented_recipe():
     assert params["features__transformer__convpool__pool__pool_size"] == 4
     assert params["features__transformer__pca__n_components"] == 256
     assert params["features__max_fit_samples"] == 10_000
-    assert params["kernel__transformer__n_components"] == 6000
+    assert params["classifier__n_components"] == 6000
     assert params["classifier__alpha"] == 0.003
 
 
@@ -54,15 +54,14 @@ def test_fits_and_predicts_the_classes(fitted, images_and_labels):
     assert fitted.score(images, labels) > 0.9
 
 
-def test_features_and_kernel_map_stay_float32(fitted, images_and_labels):
+def test_features_and_classifier_stay_float32(fitted, images_and_labels):
     images, _ = images_and_labels
     features = fitted["features"].transform(images[:10])
-    kernel_map = fitted[:-1].transform(images[:10])
     assert features.dtype == np.float32
     assert features.shape == (10, 20)
-    assert kernel_map.dtype == np.float32
-    assert kernel_map.shape == (10, 60)
+    assert fitted["classifier"].components_.shape == (60, 20)
     assert fitted["classifier"].coef_.dtype == np.float32
+    assert fitted.decision_function(images[:10]).dtype == np.float32
 
 
 def test_flat_rows_and_image_stacks_give_the_same_model(fitted, images_and_labels):

@@ -51,10 +51,10 @@ def fashion_mnist_pipeline(
 
     1. ``features``: 64 k-means 5x5 filters with ``"crelu"`` and 4x4 max pooling
        (6,272 features per image, computed by :class:`ConvPool` a batch at a time), then
-       PCA to 256 components, all inside a :class:`~skconv._batched.BatchedTransformer` so
+       PCA to 256 components, all inside a :class:`~skconv.BatchedTransformer` so
        that the 6,272 features exist for one batch of 2,000 images only. The filters and
        the PCA are learned from 10,000 of the training images.
-    2. ``classifier``: :class:`~skconv._kernel_head.NystroemRidgeClassifier`, ridge on a
+    2. ``classifier``: :class:`~skconv.NystroemRidgeClassifier`, ridge on a
        Nystroem approximation of the RBF kernel on those 256 components
        (``n_components`` landmarks), the kernel map computed a batch of 2,000 rows at a
        time and never stored: the fit holds ``n_components ** 2`` float64 normal

@@ -98,3 +98,15 @@ def test_python_dash_m_runs_the_main_job():
         check=True,
     )
     assert result.stdout.strip() == f"skconv {__version__}"
+
+
+def test_fashion_mnist_without_the_data_says_how_to_get_it(monkeypatch, capsys):
+    from skconv import __main__ as cli
+    from skconv import datasets
+
+    def no_data(**kwargs):
+        raise FileNotFoundError("Fashion-MNIST was not found: apt-get install ...")
+
+    monkeypatch.setattr(datasets, "fetch_fashion_mnist", no_data)
+    assert cli.main(["--dataset", "fashion-mnist"]) == 1
+    assert "apt-get install" in capsys.readouterr().err

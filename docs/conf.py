@@ -127,5 +127,18 @@ def check_api_reference(app):
                 )
 
 
+def skip_metadata_request_setters(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated ``set_{method}_request`` methods.
+
+    scikit-learn adds them to every estimator whose methods take metadata such as
+    ``sample_weight`` (``NystroemRidgeClassifier.score`` does); their docstrings cite
+    scikit-learn's glossary and user guide, which only exist in scikit-learn's own docs.
+    """
+    if re.fullmatch(r"set_\w+_request", name):
+        return True
+    return skip
+
+
 def setup(app):
     app.connect("builder-inited", check_api_reference)
+    app.connect("autodoc-skip-member", skip_metadata_request_setters)

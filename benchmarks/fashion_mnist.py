@@ -22,6 +22,7 @@ them (``--data-home`` to name a folder).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -185,7 +186,9 @@ RUNNERS = {"recipe": run_recipe, "raw_pixels": run_raw_pixels, "hog": run_hog, "
 def run_entry(args) -> None:
     """Run one entry in this process and print its figures as a JSON line."""
     start = time.perf_counter()
-    accuracy, extra = RUNNERS[args.entry](args, start)
+    # Progress (--verbose) goes to stderr, shown live; stdout carries only the JSON line.
+    with contextlib.redirect_stdout(sys.stderr):
+        accuracy, extra = RUNNERS[args.entry](args, start)
     result = {
         "test_accuracy": round(accuracy, 4),
         "seconds": round(time.perf_counter() - start, 1),

@@ -14,21 +14,23 @@ def auto_batch_size(bytes_per_image: int) -> int:
 
 
 class Progress:
-    """Report batches done, images per second and time left.
+    """Report batches done, items (images, or rows) per second and time left.
 
     ``verbose=0`` prints nothing; ``1`` prints about ten lines (every batch of roughly each
     tenth of the work, and the last); ``2`` or more prints every batch. Lines look like
     ``[ConvPool] batch 3/10, 300/1000 images, 2500 images/s, 0.3 s left``.
     """
 
-    def __init__(self, label: str, n_images: int, n_batches: int, verbose: int):
+    def __init__(
+        self, label: str, n_images: int, n_batches: int, verbose: int, *, unit: str = "images"
+    ):
         self.label, self.n_images, self.n_batches = label, n_images, n_batches
         self.every = 1 if verbose >= 2 else max(1, round(n_batches / 10))
-        self.verbose = verbose
+        self.verbose, self.unit = verbose, unit
         self.start = time.perf_counter()
 
     def batch_done(self, batch: int, n_done: int) -> None:
-        """Batch number ``batch`` (1-based) finished, ``n_done`` images in all so far."""
+        """Batch number ``batch`` (1-based) finished, ``n_done`` items in all so far."""
         if not self.verbose:
             return
         if batch % self.every and batch != self.n_batches:
@@ -37,7 +39,7 @@ class Progress:
         rate = n_done / elapsed
         left = (self.n_images - n_done) / rate
         print(
-            f"[{self.label}] batch {batch}/{self.n_batches}, {n_done}/{self.n_images} images, "
-            f"{rate:.0f} images/s, {left:.1f} s left",
+            f"[{self.label}] batch {batch}/{self.n_batches}, {n_done}/{self.n_images} "
+            f"{self.unit}, {rate:.0f} {self.unit}/s, {left:.1f} s left",
             flush=True,
         )

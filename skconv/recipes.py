@@ -71,8 +71,9 @@ def fashion_mnist_pipeline(
     random_state : int, RandomState instance or None, default=0
         Seeds the k-means bank, the rows the features are fitted on, PCA and the landmarks.
     verbose : int, default=0
-        ``1`` or more: the pipeline reports each step's time and the batched steps their
-        progress (on stderr).
+        ``1`` or more: the pipeline reports each step's time, and the batched features and
+        the classifier's fit their progress (batches done, rows per second, time left), on
+        stdout.
 
     Returns
     -------
@@ -144,6 +145,7 @@ def fashion_mnist_pipeline(
                     alpha=settings["alpha"],
                     batch_size=settings["batch_size"],
                     random_state=random_state,
+                    verbose=verbose,
                 ),
             ),
         ],

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.feature_selection import SelectKBest, f_classif
 from sklearn.kernel_approximation import Nystroem
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
@@ -46,6 +47,9 @@ def test_sklearn_compatible(estimator, check):
         check_dataframe_column_names_consistency,
     ],
 )
+# check_set_output_transform_pandas mixes DataFrames and arrays on purpose, and the feature
+# name warnings that follow are sklearn's own (StandardScaler alone gives them too).
+@pytest.mark.filterwarnings("ignore:X (does not have valid|has) feature names:UserWarning")
 def test_checks_left_out_by_the_generator(check):
     check("BatchedTransformer", BatchedTransformer(StandardScaler(), batch_size=4))
 
@@ -75,8 +79,13 @@ def test_nystroem_matches_unbatched_and_keeps_float32():
     batched = BatchedTransformer(kernel, batch_size=64).fit_transform(X)
     unbatched = clone(kernel).fit(X).transform(X)
     assert batched.dtype == np.float32
-    # Only the rows given to one matrix product change, so BLAS may round differently.
-    np.testing.assert_allclose(batched, unbatched, rtol=1e-5, atol=1e-6)
+    # Only the rows given to one matrix product change, so BLAS may round differently: bound
+    # the difference by float32's epsilon times the magnitude of the products summed,
+    # |K| @ |normalization|. Measured 1.5 epsilons (OpenBLAS Haswell kernels).
+    fitted = clone(kernel).fit(X)
+    kernel_rows = rbf_kernel(X.astype(np.float64), fitted.components_.astype(np.float64))
+    scale = kernel_rows @ np.abs(fitted.normalization_.astype(np.float64)).T
+    assert np.all(np.abs(batched - unbatched) <= 3 * np.finfo(np.float32).eps * scale)
 
 
 def test_output_dtype_is_the_transformers_own():
@@ -156,14 +165,15 @@ def test_sparse_output_is_a_clear_type_error():
         batched.transform(X)
 
 
-def test_verbose_reports_progress_on_stderr(capsys):
+def test_verbose_reports_progress_on_stdout(capsys):
     X = np.random.RandomState(0).rand(100, 3)
     BatchedTransformer(StandardScaler(), batch_size=10, verbose=1).fit_transform(X)
-    lines = capsys.readouterr().err.strip().splitlines()
+    lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 10
-    assert lines[-1].startswith("[BatchedTransformer] 100/100 rows,")
+    assert lines[0].startswith("[BatchedTransformer] batch 1/10, 10/100 rows, ")
+    assert lines[-1].startswith("[BatchedTransformer] batch 10/10, 100/100 rows, ")
     assert "rows/s" in lines[0]
-    assert "s left" in lines[0]
+    assert lines[0].endswith(" s left")
 
 
 def test_silent_by_default(capsys):

@@ -100,5 +100,6 @@ def test_verbose_reports_steps_and_batches(images_and_labels, capsys):
     images, labels = images_and_labels
     _small(verbose=1).fit(images, labels)
     captured = capsys.readouterr()
-    assert "[BatchedTransformer]" in captured.err
+    assert "[BatchedTransformer] batch " in captured.out
+    assert "[NystroemRidgeClassifier] batch " in captured.out
     assert "Processing features" in captured.out

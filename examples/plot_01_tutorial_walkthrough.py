@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from skconv import ConvFeatureExtractor, PoolTransformer
-from skconv.filters import seed_bank
+from skconv.filters import tutorial_bank
 from skconv.plotting import plot_feature_maps, plot_filters
 
 nine = np.array(
@@ -42,9 +42,10 @@ plt.show()
 # %%
 # The three filters
 # -----------------
-# ``filters="seed"`` is this bank; :func:`skconv.filters.seed_bank` returns it as an array.
+# ``filters="tutorial"`` is this bank; :func:`skconv.filters.tutorial_bank` returns it as an
+# array.
 # Red is +1, blue is -1.
-bank = seed_bank()
+bank = tutorial_bank()
 print(bank)
 plot_filters(bank, titles=["box", "vertical line", "diagonal line"], tile_size=1.6)
 plt.show()
@@ -56,7 +57,9 @@ plt.show()
 # position the products of filter and pixels are summed and, as in the tutorial, averaged
 # over the filter's 9 elements (``normalize=True``). ``activation=None`` keeps the raw
 # responses so we can look at them before ReLU.
-raw_conv = ConvFeatureExtractor(filters="seed", padding="valid", normalize=True, activation=None)
+raw_conv = ConvFeatureExtractor(
+    filters="tutorial", padding="valid", normalize=True, activation=None
+)
 raw_maps = raw_conv.fit_transform(nine[np.newaxis])  # a stack of one image
 print("maps:", raw_maps.shape, "(images, rows, cols, maps)")
 print("box filter map:\n", raw_maps[0, :, :, 0].round(2))
@@ -82,7 +85,7 @@ plt.show()
 # ----
 # ReLU sets the negative responses to zero and keeps the positive ones. It is the
 # extractor's default activation.
-conv = ConvFeatureExtractor(filters="seed", padding="valid", normalize=True)  # relu
+conv = ConvFeatureExtractor(filters="tutorial", padding="valid", normalize=True)  # relu
 maps = conv.fit_transform(nine[np.newaxis])
 assert np.array_equal(maps, np.maximum(raw_maps, 0))
 plot_feature_maps(maps, titles=titles, tile_size=1.6)
@@ -128,7 +131,7 @@ plt.show()
 from sklearn.pipeline import make_pipeline
 
 steps = make_pipeline(
-    ConvFeatureExtractor(filters="seed", image_shape=(7, 5), padding="valid", normalize=True),
+    ConvFeatureExtractor(filters="tutorial", image_shape=(7, 5), padding="valid", normalize=True),
     PoolTransformer(pool_size=2, stride=1),
 )
 X = nine.reshape(1, -1)  # scikit-learn's layout: one row of 35 pixels per image

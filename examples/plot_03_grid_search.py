@@ -40,7 +40,7 @@ half = len(digits.data) // 2
 X_train, X_test = digits.data[:half], digits.data[half:]
 y_train, y_test = digits.target[:half], digits.target[half:]
 
-banks = ["seed", "edges", "gabor", "random", "pca", "kmeans"]
+banks = ["tutorial", "edges", "gabor", "random", "pca", "kmeans"]
 poolings = {
     "max, stride 2": PoolTransformer(pool_size=2, stride=2, mode="max"),
     "avg, stride 2": PoolTransformer(pool_size=2, stride=2, mode="avg"),
@@ -48,8 +48,8 @@ poolings = {
     "avg, stride 1": PoolTransformer(pool_size=2, stride=1, mode="avg"),
 }
 param_grid = [
-    # The seed bank is three fixed 3x3 filters: it has no size to choose.
-    {"conv__filters": ["seed"], "pool": list(poolings.values())},
+    # The tutorial bank is three fixed 3x3 filters: it has no size to choose.
+    {"conv__filters": ["tutorial"], "pool": list(poolings.values())},
     {
         "conv__filters": banks[1:],
         "conv__kernel_size": [5],

@@ -2,7 +2,7 @@
 Filter banks: hand-crafted, random and learned
 ==============================================
 
-skconv ships six preset banks. Three are drawn by hand (``"seed"``, ``"edges"``,
+skconv ships six preset banks. Three are drawn by hand (``"tutorial"``, ``"edges"``,
 ``"gabor"``), one is random (``"random"``), and two are learned from patches of the
 training images when the extractor is fitted (``"pca"``, ``"kmeans"``). This example draws
 each bank as tiles, next to the feature maps it produces on one handwritten digit.
@@ -25,7 +25,9 @@ X, y = load_digits(return_X_y=True)
 digit = X[:1]  # the first digit, a 0, as one 64-pixel row
 
 extractors = {
-    "seed: the tutorial's box, vertical and diagonal 3x3 filters": ConvFeatureExtractor("seed"),
+    "tutorial: the tutorial's box, vertical and diagonal 3x3 filters": ConvFeatureExtractor(
+        "tutorial"
+    ),
     "edges: derivative filters in four orientations (5x5, Farid)": ConvFeatureExtractor(
         "edges", kernel_size=5
     ),
@@ -91,11 +93,11 @@ for title in list(extractors)[4:]:
 # -------------
 # A bank is just an array ``(n_filters, rows, cols)``: the functions of
 # :mod:`skconv.filters` build them, and numpy combines them, here two 3x3 banks into one.
-seed = filters.seed_bank()  # 3x3
-edges = filters.edge_bank(kernel_size=3)
-mine = np.concatenate([seed, edges])
+tutorial = filters.tutorial_bank()  # 3x3
+edges = filters.edge_bank(n_filters=4, kernel_size=3)
+mine = np.concatenate([tutorial, edges])
 print(mine.shape)
 conv = ConvFeatureExtractor(mine, image_shape=(8, 8), activation="abs").fit(X)
-fig = plot_filters(conv, title="seed + edges: a bank of seven 3x3 filters")
+fig = plot_filters(conv, title="tutorial + edges: a bank of seven 3x3 filters")
 plt.show()
 # sphinx_gallery_thumbnail_number = 3

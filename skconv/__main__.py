@@ -9,11 +9,15 @@ settings a 10-fold grid search on the training half picks (``--grid-search`` rer
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -22,20 +26,70 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from . import ConvFeatureExtractor, PoolTransformer, __version__
-from ._conv import PRESETS
+from ._geometry import conv_output_shape, pool_output_shape, resolve_padding
+from ._presets import PRESETS, RENAMED_PRESETS, build_bank
+from ._validation import as_pair
 
 DEFAULT_KERNEL_SIZE = 5
+#: Rows and columns of scikit-learn's digits.
+DIGITS_SHAPE = (8, 8)
 ACTIVATIONS = ("relu", "abs", "crelu", "triangle", "none")
 
 # The grid --grid-search explores: every preset (5x5 kernels where the size can be chosen, the
 # preset's default number of filters) against max/avg pooling of 2x2 windows with stride 2 or 1.
-SEARCHED_PRESETS = ("seed", "edges", "gabor", "random", "pca", "kmeans")
+SEARCHED_PRESETS = tuple(PRESETS)
 SEARCHED_POOLS = (
     {"pool_size": 2, "stride": 2, "mode": "max"},
     {"pool_size": 2, "stride": 2, "mode": "avg"},
     {"pool_size": 2, "stride": 1, "mode": "max"},
     {"pool_size": 2, "stride": 1, "mode": "avg"},
 )
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int; got {text!r}") from None
+
+
+def _int_at_least(minimum: int, why: str = ""):
+    """An argparse ``type=``: an int of at least ``minimum``, ``why`` saying why if given."""
+
+    def parse(text: str) -> int:
+        value = _parse_int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}{why}; got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    """An argparse ``type=``: a finite float above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number; got {text}")
+    return value
+
+
+def _n_jobs(text: str) -> int:
+    """An argparse ``type=``: joblib's n_jobs, any int but 0."""
+    value = _parse_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a positive int, or -1 for all cores; got 0")
+    return value
+
+
+def _seed(text: str) -> int:
+    """An argparse ``type=``: a seed numpy accepts, 0 to 2**32 - 1."""
+    value = _parse_int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**32 - 1; got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,31 +113,48 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     bank = parser.add_argument_group("filter bank")
+    renamed = ", ".join(
+        f"{old} is the deprecated name of {new}" for old, new in RENAMED_PRESETS.items()
+    )
     bank.add_argument(
-        "--filters", choices=PRESETS, default="gabor", help="preset bank (default: gabor)"
+        "--filters",
+        choices=[*PRESETS, *RENAMED_PRESETS],
+        default="gabor",
+        help=f"preset bank (default: gabor; {renamed})",
     )
     bank.add_argument(
         "--kernel-size",
-        type=int,
+        type=_int_at_least(1),
         default=None,
         metavar="K",
-        help=f"kernel size of presets that take one (default: {DEFAULT_KERNEL_SIZE})",
+        help=(
+            f"kernel size of {_presets_taking('takes_kernel_size')} "
+            f"(default: {DEFAULT_KERNEL_SIZE})"
+        ),
     )
     bank.add_argument(
         "--n-filters",
-        type=int,
+        type=_int_at_least(1),
         default=None,
         metavar="N",
-        help="number of filters of gabor, random, pca and kmeans (default: the preset's)",
+        help=f"number of filters of {_presets_taking('takes_n_filters')} (default: the preset's)",
     )
     bank.add_argument("--activation", choices=ACTIVATIONS, default="abs", help="default: abs")
     pooling = parser.add_argument_group("pooling")
     pooling.add_argument("--pool-mode", choices=("max", "avg"), default="avg", help="default: avg")
     pooling.add_argument(
-        "--pool-size", type=int, default=2, metavar="P", help="window size (default: 2)"
+        "--pool-size",
+        type=_int_at_least(1),
+        default=2,
+        metavar="P",
+        help="window size (default: 2)",
     )
     pooling.add_argument(
-        "--pool-stride", type=int, default=1, metavar="S", help="window step (default: 1)"
+        "--pool-stride",
+        type=_int_at_least(1),
+        default=1,
+        metavar="S",
+        help="window step (default: 1)",
     )
     model = parser.add_argument_group("classifier")
     model.add_argument(
@@ -92,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "-C",
         dest="C",
-        type=float,
+        type=_positive_float,
         default=10.0,
         help="inverse regularisation strength of the classifier (default: 10)",
     )
@@ -106,31 +177,46 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     run.add_argument(
-        "--cv", type=int, default=10, metavar="FOLDS", help="folds of --grid-search (default: 10)"
+        "--cv",
+        type=_int_at_least(2, " (cross-validation needs two folds)"),
+        default=10,
+        metavar="FOLDS",
+        help="folds of --grid-search (default: 10)",
     )
     run.add_argument(
         "--plot-filters", metavar="PATH", help="write a PNG of the fitted filter bank to PATH"
     )
     run.add_argument(
         "--n-jobs",
-        type=int,
+        type=_n_jobs,
         default=None,
         help="parallel jobs (default: 1 for the pipeline, all cores for --grid-search)",
     )
-    run.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
+    run.add_argument("--random-state", type=_seed, default=0, help="seed (default: 0)")
     run.add_argument("--version", action="version", version=f"skconv {__version__}")
     return parser
 
 
+def _presets_taking(option: str) -> str:
+    """The presets whose table row says ``option`` (e.g. ``"takes_n_filters"``), in words."""
+    names = [name for name, preset in PRESETS.items() if getattr(preset, option)]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def make_extractor(filters: str, kernel_size, n_filters, activation, random_state, n_jobs=None):
     """A ConvFeatureExtractor for a preset, passing a size only to presets that take one."""
-    takes_size = filters != "seed"
-    takes_count = filters not in ("seed", "edges")
-    if kernel_size is not None and not takes_size:
-        raise ValueError("--kernel-size does not apply to the seed preset (its kernels are 3x3)")
-    if n_filters is not None and not takes_count:
-        raise ValueError(f"--n-filters does not apply to the {filters} preset")
-    if takes_size and kernel_size is None:
+    preset = PRESETS[RENAMED_PRESETS.get(filters, filters)]
+    if kernel_size is not None and not preset.takes_kernel_size:
+        raise ValueError(
+            f"--kernel-size does not apply to the {filters} preset (its kernels are "
+            f"{preset.default_kernel_size}x{preset.default_kernel_size})"
+        )
+    if n_filters is not None and not preset.takes_n_filters:
+        raise ValueError(
+            f"--n-filters does not apply to the {filters} preset (it has "
+            f"{preset.default_n_filters} filters)"
+        )
+    if preset.takes_kernel_size and kernel_size is None:
         kernel_size = DEFAULT_KERNEL_SIZE
     return ConvFeatureExtractor(
         filters=filters,
@@ -221,29 +307,128 @@ def run_fashion_mnist() -> int:
     return 0
 
 
+def check_args(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, y_train: np.ndarray
+) -> Pipeline:
+    """The pipeline the options describe, or a usage error if they cannot work together.
+
+    Everything that would otherwise fail during the job is checked here, before anything is
+    printed: the preset's size options, the kernel, the pooling window on the maps the
+    kernel gives, the folds of --grid-search and the --plot-filters path. The ranges of
+    single options are checked by their ``type=``.
+    """
+    try:
+        pipeline = make_pipeline(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    conv = pipeline["conv"]
+    preset = PRESETS[RENAMED_PRESETS.get(args.filters, args.filters)]
+    kernel = as_pair(
+        preset.default_kernel_size if conv.kernel_size is None else conv.kernel_size,
+        "kernel_size",
+    )
+    if max(kernel) > max(DIGITS_SHAPE):
+        parser.error(
+            f"argument --kernel-size: {args.kernel_size} is larger than the "
+            f"{DIGITS_SHAPE[0]}x{DIGITS_SHAPE[1]} digits; use at most {max(DIGITS_SHAPE)}"
+        )
+    # Building the bank runs the library's own checks (e.g. edges' 3 or 5, pca's filter
+    # count) in milliseconds. Learned presets get a blank patch, which they answer with
+    # their documented fallback bank (warning silenced) instead of learning anything.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            build_bank(
+                preset.name,
+                n_filters=conv.n_filters,
+                kernel_size=conv.kernel_size,
+                n_channels=1,
+                random_state=np.random.RandomState(args.random_state),
+                sample_patches=lambda shape: np.zeros((1, *shape, 1)),
+            )
+    except (TypeError, ValueError) as exc:
+        options = " ".join(
+            f"{option} {value}"
+            for option, value in (
+                ("--kernel-size", args.kernel_size),
+                ("--n-filters", args.n_filters),
+            )
+            if value is not None
+        )
+        parser.error(f"--filters {args.filters} {options}: {exc}")
+
+    stride = as_pair(conv.stride, "stride")
+    maps = conv_output_shape(DIGITS_SHAPE, kernel, stride, resolve_padding(conv.padding, kernel))
+    window = (args.pool_size, args.pool_size)
+    try:
+        pool_output_shape(maps, window, (args.pool_stride, args.pool_stride), (0, 0))
+    except ValueError:
+        parser.error(
+            f"argument --pool-size: a {args.pool_size}x{args.pool_size} window does not fit "
+            f"the {maps[0]}x{maps[1]} maps that {kernel[0]}x{kernel[1]} kernels give on the "
+            f"{DIGITS_SHAPE[0]}x{DIGITS_SHAPE[1]} digits; use --pool-size {min(maps)} or less"
+        )
+
+    if args.grid_search:
+        rarest = int(np.bincount(y_train).min())
+        if args.cv > rarest:
+            parser.error(
+                f"argument --cv: {args.cv} folds need at least {args.cv} images of each "
+                f"digit, but the training half has only {rarest} of the rarest; use --cv "
+                f"{rarest} or less"
+            )
+
+    if args.plot_filters:
+        check_plot_path(parser, args.plot_filters)
+    return pipeline
+
+
+def check_plot_path(parser: argparse.ArgumentParser, path: str) -> None:
+    """Refuse a --plot-filters path that matplotlib could not write after the job."""
+    from .plotting import _pyplot
+
+    try:
+        plt = _pyplot()
+    except ImportError as exc:
+        parser.error(str(exc))
+    plt.switch_backend("Agg")
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        parser.error(f"argument --plot-filters: {path} is a folder; give a file name in it")
+    if not folder.is_dir():
+        parser.error(
+            f"argument --plot-filters: the folder {str(folder)!r} does not exist; create it "
+            "or write the PNG elsewhere"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        parser.error(
+            f"argument --plot-filters: the folder {str(folder)!r} is not writable; choose "
+            "another path"
+        )
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = target.suffix[1:].lower()
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix not in supported:
+        parser.error(
+            f"argument --plot-filters: matplotlib cannot write .{suffix} files; use a name "
+            f"ending in .png (or one of .{', .'.join(sorted(supported))})"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.dataset == "fashion-mnist":
         return run_fashion_mnist()
-    try:
-        pipeline = make_pipeline(args)
-    except ValueError as exc:
-        parser.error(str(exc))
-    if args.plot_filters:
-        from .plotting import _pyplot
-
-        try:
-            plt = _pyplot()
-        except ImportError as exc:
-            parser.error(str(exc))
-        plt.switch_backend("Agg")
 
     started = time.perf_counter()
     digits = load_digits()
     half = len(digits.data) // 2
     X_train, X_test = digits.data[:half], digits.data[half:]
     y_train, y_test = digits.target[:half], digits.target[half:]
+    pipeline = check_args(parser, args, y_train)
     print(
         f"skconv {__version__}: digits, {half} training and {len(X_test)} test images of 8x8 "
         "pixels (first half / second half, no shuffling)",
@@ -290,12 +475,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"done in {time.perf_counter() - step:.1f} s", flush=True)
 
     if args.plot_filters:
-        from .plotting import plot_filters
+        from .plotting import _pyplot, plot_filters
 
         conv = pipeline["conv"]
         fig = plot_filters(conv, title=f"skconv filters: {conv.filters}")
         fig.savefig(args.plot_filters, dpi=100)
-        plt.close(fig)
+        _pyplot().close(fig)
         print(f"wrote the filter bank to {args.plot_filters}")
 
     print(f"raw-pixel SVC test accuracy:   {baseline_accuracy:.4f}")

@@ -12,27 +12,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from . import filters as banks
 from ._base import N_JOBS_CONSTRAINT, OVERFLOW_MARGIN, SkconvTransformer, unfitted_on_error
 from ._convolve import ACTIVATIONS, CONV_METHODS, convolve
 from ._cost import choose_conv_method
 from ._geometry import conv_output_shape, expand_channelwise_bank, n_output_maps, resolve_padding
 from ._patches import extract_patches
+from ._presets import PRESETS, RENAMED_PRESETS, BankParts, build_bank
 from ._progress import Progress, auto_batch_size
-from ._shapes import as_pair, grid_names, validate_images
-
-FIXED_PRESETS = ("seed", "edges", "gabor", "random")
-LEARNED_PRESETS = ("kmeans", "pca")
-PRESETS = FIXED_PRESETS + LEARNED_PRESETS
-
-# Presets whose size the user may choose, and the sizes used when they do not.
-_DEFAULT_SIZES = {
-    "edges": (4, 3),
-    "gabor": (8, 5),
-    "random": (8, 3),
-    "kmeans": (16, 5),
-    "pca": (8, 5),
-}
+from ._shapes import grid_names, validate_images
+from ._validation import as_pair
 
 
 # Maps are 4-D, which no DataFrame holds: transform is not wrapped by set_output (see set_output).
@@ -52,13 +40,13 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
 
         - ``"gabor"``: eight 5x5 real Gabor kernels (two frequencies, four orientations), the
           best fixed bank on scikit-learn's digits (see Notes);
-        - ``"seed"``: the three 3x3 filters of the "CNN from scratch" tutorial (box, vertical
-          line, diagonal line);
+        - ``"tutorial"``: the three 3x3 filters of the "CNN from scratch" tutorial (box,
+          vertical line, diagonal line); ``"seed"``, its name before 0.2, is deprecated;
         - ``"edges"``, ``"random"``: see :mod:`skconv.filters`;
-        - ``"kmeans"``, ``"pca"``: learned in :meth:`fit` from patches of the training images.
+        - ``"pca"``, ``"kmeans"``: learned in :meth:`fit` from patches of the training images.
 
-        On colour (multi-channel) images the ``"gabor"``, ``"seed"`` and ``"edges"`` banks are
-        applied to each channel separately; ``"random"``, ``"kmeans"`` and ``"pca"`` build
+        On colour (multi-channel) images the ``"tutorial"``, ``"edges"`` and ``"gabor"`` banks
+        are applied to each channel separately; ``"random"``, ``"pca"`` and ``"kmeans"`` build
         full kernels that span the channels, as a CNN layer does.
 
         Or an array ``(n_filters, kernel_rows, kernel_cols)``, applied to each channel, or
@@ -86,12 +74,13 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
     normalize : bool, default=False
         Divide every response by the kernel's element count (the tutorial's averaging).
     n_filters : int, default=None
-        Number of filters of the ``"edges"`` (orientations), ``"gabor"``, ``"random"``,
-        ``"kmeans"`` and ``"pca"`` presets; ``None`` uses the preset's own default (4, 8, 8,
-        16, 8).
+        Number of filters of a preset; ``None`` uses the preset's default: ``"edges"`` 4
+        (orientations), ``"gabor"`` 8, ``"random"`` 8, ``"pca"`` 8, ``"kmeans"`` 16.
+        ``"tutorial"`` has its three filters and takes no other count.
     kernel_size : int or pair of int, default=None
-        Kernel size of the ``"edges"`` (3 or 5), ``"gabor"``, ``"random"``, ``"kmeans"`` and
-        ``"pca"`` presets; ``None`` uses the preset's own default (3, 5, 3, 5, 5).
+        Kernel size of a preset; ``None`` uses the preset's default: ``"edges"`` 3 (3 or 5
+        only), ``"gabor"`` 5, ``"random"`` 3, ``"pca"`` 5, ``"kmeans"`` 5. ``"tutorial"``
+        has 3x3 kernels and takes no other size.
     n_patches : int, default=10000
         At most this many patches are sampled from the training images to learn a bank.
     method : {"auto", "gemm", "fft"}, default="auto"
@@ -171,7 +160,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
     Why ``"gabor"`` is the default: on scikit-learn's digits (5-fold CV, 2x2 max pooling,
     StandardScaler, LinearSVC(C=0.01)) the presets at their default sizes scored, with
     ``activation="relu"`` / ``"crelu"``: kmeans 0.961 / 0.971, pca 0.958 / 0.965, random
-    0.947 / 0.966, edges 0.936 / 0.958, seed 0.884 / 0.919, and gabor 0.965 / 0.968 at 7x7.
+    0.947 / 0.966, edges 0.936 / 0.958, tutorial 0.884 / 0.919, and gabor 0.965 / 0.968 at 7x7.
     Gabor at 5x5 (the default size) scored 0.966 with ``"relu"`` and 0.971 with ``"abs"``
     (3x3: 0.945 / 0.960). Gabor needs no fitting, no random state and no data, and is within
     noise of the best learned bank.
@@ -181,7 +170,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
     >>> import numpy as np
     >>> from skconv import ConvFeatureExtractor
     >>> images = np.random.RandomState(0).rand(10, 7, 5)
-    >>> conv = ConvFeatureExtractor(filters="seed", padding="valid", normalize=True)
+    >>> conv = ConvFeatureExtractor(filters="tutorial", padding="valid", normalize=True)
     >>> conv.fit_transform(images).shape
     (10, 5, 3, 3)
     >>> X = images.reshape(10, -1)
@@ -191,7 +180,10 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
     """
 
     _parameter_constraints: dict = {
-        "filters": [StrOptions(set(PRESETS)), "array-like"],
+        "filters": [
+            StrOptions(set(PRESETS) | set(RENAMED_PRESETS), deprecated=set(RENAMED_PRESETS)),
+            "array-like",
+        ],
         "image_shape": ["array-like", None],
         "stride": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "padding": [
@@ -440,7 +432,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             return self.padding
         return as_pair(self.padding, "padding", minimum=0)
 
-    def _build_bank(self, images, image_shape, padding):
+    def _build_bank(self, images, image_shape, padding) -> BankParts:
         """The bank, its bias and its contrast setting, from a preset or the user's array."""
         n_channels = image_shape[2]
         if not isinstance(self.filters, str):
@@ -450,64 +442,38 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
                     "array already fixes them, so leave them as None."
                 )
             bank = _check_bank(self.filters, n_channels)
-            return bank, np.zeros(bank.shape[0]), None
-
-        name = self.filters
-        if name == "seed":
-            if self.n_filters is not None or self.kernel_size is not None:
-                raise ValueError(
-                    "filters='seed' is the tutorial's three 3x3 filters and has no size to "
-                    "choose; leave n_filters and kernel_size as None, or use another preset "
-                    "such as 'gabor' or 'random'."
-                )
-            bank = banks.seed_bank()
-            return bank, np.zeros(len(bank)), None
-        n_filters, kernel = _DEFAULT_SIZES[name]
-        n_filters = self.n_filters if self.n_filters is not None else n_filters
-        kernel_size = as_pair(
-            self.kernel_size if self.kernel_size is not None else kernel, "kernel_size"
-        )
+            return BankParts(bank, np.zeros(bank.shape[0]), None)
         random_state = check_random_state(self.random_state)
-        if name == "edges":
-            bank = banks.edge_bank(kernel_size, n_filters)
-            return bank, np.zeros(len(bank)), None
-        if name == "gabor":
-            bank = banks.gabor_bank(n_filters, kernel_size)
-            return bank, np.zeros(len(bank)), None
-        if name == "random":
-            bank = banks.random_bank(
-                n_filters,
-                kernel_size,
-                n_channels=n_channels if n_channels > 1 else None,
-                random_state=random_state,
-            )
-            return bank, np.zeros(len(bank)), None
 
-        # Patches are sampled from the images padded as transform pads them, so the bank
-        # learns from exactly the windows it will be applied to. No more images than patches
-        # are needed, so only a random subset of a large X is padded (copied).
-        pads = resolve_padding(padding, kernel_size)
-        conv_output_shape(image_shape[:2], kernel_size, (1, 1), pads)
-        if len(images) > self.n_patches:
-            chosen = random_state.choice(len(images), self.n_patches, replace=False)
-            images = images[np.sort(chosen)]
-        padded = np.pad(images, ((0, 0), *pads, (0, 0)))
-        patches = extract_patches(
-            padded, kernel_size, max_patches=self.n_patches, rng=random_state
-        )
-        if name == "kmeans":
-            contrast_eps = banks.default_contrast_eps(patches)
-            bank, bias = banks.kmeans_bank(
-                patches, n_filters, contrast_eps=contrast_eps, random_state=random_state
+        def sample_patches(kernel_size):
+            # Patches come from the images padded as transform pads them, so the bank learns
+            # from exactly the windows it will be applied to. No more images than patches are
+            # needed, so a large X is sampled from a random subset of its images; only the
+            # sampled windows are read (no padded copy, no copied subset).
+            pads = resolve_padding(padding, kernel_size)
+            # Raises, naming kernel_size, when the kernel is larger than the padded image.
+            conv_output_shape(image_shape[:2], kernel_size, (1, 1), pads)
+            subset = None
+            if len(images) > self.n_patches:
+                picked = random_state.choice(len(images), self.n_patches, replace=False)
+                subset = np.sort(picked)
+            return extract_patches(
+                images,
+                kernel_size,
+                max_patches=self.n_patches,
+                rng=random_state,
+                padding=pads,
+                image_indices=subset,
             )
-        else:
-            bank, bias = banks.pca_bank(patches, n_filters), None
-            contrast_eps = None
-        bank = np.asarray(bank, dtype=np.float64)
-        if n_channels == 1 and bank.ndim == 4:
-            bank = bank[..., 0]
-        bias = np.zeros(len(bank)) if bias is None else np.asarray(bias, dtype=np.float64)
-        return bank, bias, contrast_eps
+
+        return build_bank(
+            self.filters,
+            n_filters=self.n_filters,
+            kernel_size=self.kernel_size,
+            n_channels=n_channels,
+            random_state=random_state,
+            sample_patches=sample_patches,
+        )
 
 
 def _check_bank(filters, n_channels) -> np.ndarray:

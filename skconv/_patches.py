@@ -10,17 +10,7 @@ import numbers
 
 import numpy as np
 
-
-def _check_patch_shape(patch_shape) -> tuple[int, int]:
-    message = f"patch_shape must be a pair of positive ints (kh, kw); got {patch_shape!r}."
-    try:
-        kh, kw = patch_shape
-    except (TypeError, ValueError):
-        raise ValueError(message) from None
-    for size in (kh, kw):
-        if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
-            raise ValueError(message)
-    return int(kh), int(kw)
+from ._validation import as_pair, check_int
 
 
 def _draw_integers(rng, high: int, size: int) -> np.ndarray:
@@ -50,21 +40,38 @@ def _sample_without_replacement(n_positions: int, n_samples: int, rng) -> np.nda
 
 
 def extract_patches(
-    images: np.ndarray, patch_shape, *, max_patches: int | None, rng
+    images: np.ndarray,
+    patch_shape,
+    *,
+    max_patches: int | None,
+    rng,
+    padding: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0)),
+    image_indices: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sample patches uniformly at random from a channels-last image stack.
+
+    The windows are those of the images zero-padded by ``padding``, and of the images
+    ``image_indices`` only when given; neither the padded images nor that subset is ever
+    built: only the sampled windows are read, so the memory needed is the patches'.
 
     Parameters
     ----------
     images : ndarray of shape (n_images, H, W, C)
         Image stack, channels last. It is never modified.
-    patch_shape : tuple of int (kh, kw)
-        Patch height and width; each must be at most the image's.
+    patch_shape : int or tuple of int (kh, kw)
+        Patch height and width (an int for square patches); each must be at most the
+        image's.
     max_patches : int or None
         Number of patches to sample. ``None``, or a number at least the count of window
-        positions ``n_images * (H - kh + 1) * (W - kw + 1)``, returns every position.
+        positions ``n_images * (H_padded - kh + 1) * (W_padded - kw + 1)``, returns every
+        position.
     rng : numpy.random.RandomState or numpy.random.Generator
         Source of randomness (resolving a ``random_state`` is the caller's job).
+    padding : ((top, bottom), (left, right)), default=((0, 0), (0, 0))
+        Zeros around each image; the patches are exactly those of
+        ``np.pad(images, ((0, 0), *padding, (0, 0)))``, drawn alike.
+    image_indices : ndarray of int or None, default=None
+        Sample from ``images[image_indices]`` only (exactly as from that stack).
 
     Returns
     -------
@@ -91,33 +98,43 @@ def extract_patches(
             f"images must be a channels-last stack of shape (n_images, H, W, C); got an array "
             f"with shape {images.shape}."
         )
-    kh, kw = _check_patch_shape(patch_shape)
-    n_images, height, width, _ = images.shape
-    if kh > height or kw > width:
+    kh, kw = as_pair(patch_shape, "patch_shape")
+    _, height, width, _ = images.shape
+    (top, bottom), (left, right) = padding
+    if kh > height + top + bottom or kw > width + left + right:
         raise ValueError(
-            f"patch_shape {(kh, kw)} is larger than the images ({height}, {width}); use a "
-            f"patch_shape of at most the image height and width."
+            f"patch_shape {(kh, kw)} is larger than the (padded) images "
+            f"({height + top + bottom}, {width + left + right}); use a patch_shape of at most "
+            f"the image height and width."
         )
-    if max_patches is not None and (
-        not isinstance(max_patches, numbers.Integral)
-        or isinstance(max_patches, bool)
-        or max_patches < 1
-    ):
-        raise ValueError(f"max_patches must be a positive int or None; got {max_patches!r}.")
+    if max_patches is not None:
+        max_patches = check_int(max_patches, "max_patches")
+    n_images = len(images) if image_indices is None else len(image_indices)
 
-    positions_shape = (n_images, height - kh + 1, width - kw + 1)
+    positions_shape = (n_images, height + top + bottom - kh + 1, width + left + right - kw + 1)
     n_positions = int(np.prod(positions_shape))
     if max_patches is None or max_patches >= n_positions:
         flat_positions = np.arange(n_positions)
     else:
-        flat_positions = _sample_without_replacement(n_positions, int(max_patches), rng)
+        flat_positions = _sample_without_replacement(n_positions, max_patches, rng)
     image_index, row, col = np.unravel_index(flat_positions, positions_shape)
+    if image_indices is not None:
+        image_index = np.asarray(image_indices)[image_index]
 
-    # Gather only the sampled windows: index arrays broadcast to (m, kh, kw), so no
-    # array of all windows is ever built.
-    rows = row[:, None, None] + np.arange(kh)[None, :, None]
-    cols = col[:, None, None] + np.arange(kw)[None, None, :]
-    return images[image_index[:, None, None], rows, cols]
+    # Gather only the sampled windows, one kernel row at a time, so that the index arrays
+    # stay (m, kw) and no array of all windows (or of the padded images) is ever built. Rows
+    # and columns count in the padded image; those in the padding read a clipped pixel and
+    # are then set to zero.
+    patches = np.empty((len(image_index), kh, kw, images.shape[3]), dtype=images.dtype)
+    cols = col[:, None] + np.arange(kw)[None, :] - left
+    cols_in_padding = (cols < 0) | (cols >= width)
+    cols = np.clip(cols, 0, width - 1)
+    for kernel_row in range(kh):
+        rows = row + kernel_row - top
+        patch_row = patches[:, kernel_row]
+        patch_row[...] = images[image_index[:, None], np.clip(rows, 0, height - 1)[:, None], cols]
+        patch_row[cols_in_padding | ((rows < 0) | (rows >= height))[:, None]] = 0
+    return patches
 
 
 def normalize_patches(patches: np.ndarray, *, contrast_eps: float | None) -> np.ndarray:

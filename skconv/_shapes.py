@@ -1,4 +1,4 @@
-"""Input handling shared by the estimators: image shapes, pairs, and X in any accepted layout."""
+"""Input handling shared by the estimators: image shapes, and X in any accepted layout."""
 
 from __future__ import annotations
 
@@ -11,27 +11,6 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
-
-
-def as_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
-    """An int or a pair of ints as a pair, each at least ``minimum``."""
-    if isinstance(value, Integral) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    else:
-        try:
-            pair = tuple(value)
-        except TypeError:
-            pair = ()
-        if len(pair) != 2 or not all(
-            isinstance(v, Integral) and not isinstance(v, bool) for v in pair
-        ):
-            raise TypeError(
-                f"{name} must be an int or a pair of ints (rows, cols); got {value!r}."
-            )
-        pair = (int(pair[0]), int(pair[1]))
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be at least {minimum} on each axis; got {value!r}.")
-    return pair
 
 
 def resolve_image_shape(image_shape) -> tuple[int, int, int] | None:

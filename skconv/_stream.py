@@ -101,11 +101,11 @@ class ConvPool(SkconvTransformer):
     >>> import numpy as np
     >>> from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
     >>> images = np.random.RandomState(0).rand(100, 12, 12).astype(np.float32)
-    >>> features = ConvPool(ConvFeatureExtractor(filters="seed"), PoolTransformer(2))
+    >>> features = ConvPool(ConvFeatureExtractor(filters="tutorial"), PoolTransformer(2))
     >>> X = features.fit_transform(images)
     >>> X.shape, X.dtype
     ((100, 108), dtype('float32'))
-    >>> maps = ConvFeatureExtractor(filters="seed").fit_transform(images)
+    >>> maps = ConvFeatureExtractor(filters="tutorial").fit_transform(images)
     >>> np.allclose(X, PoolTransformer(2).fit_transform(maps))
     True
     >>> features.set_params(pool__mode="avg", batch_size=16).fit_transform(images).shape

@@ -14,19 +14,28 @@ A bank is a stack of ``F`` kernels applied by cross-correlation (no kernel flip,
 - A **full bank** ``(F, kh, kw, C)`` sums over the channels, like a CNN kernel, and gives
   ``F`` maps; its channel count must match the images'.
 
-The hand-crafted banks (:func:`seed_bank`, :func:`edge_bank`, :func:`gabor_bank`) are 2-D.
-:func:`random_bank` is 2-D, or full when given ``n_channels``. The learners
-(:func:`kmeans_bank`, :func:`pca_bank`) learn full banks from patches ``(m, kh, kw, C)``,
-keeping the channel axis even when ``C == 1``.
+The hand-crafted banks (:func:`tutorial_bank`, :func:`edge_bank`, :func:`gabor_bank`) are
+2-D. :func:`random_bank` is 2-D, or full when given ``n_channels``. The learners
+(:func:`learn_kmeans_bank`, :func:`learn_pca_bank`) learn full banks from patches
+``(m, kh, kw, C)``, keeping the channel axis even when ``C == 1``, and both return a
+:class:`LearnedBank` ``(filters, bias)``.
 
-``kernel_size`` is an int (square kernels) or a pair ``(kh, kw)`` wherever it applies.
+Every builder takes ``(n_filters, kernel_size, *, ...)`` in that order, and every learner
+``(patches, n_filters, *, ...)``. ``kernel_size`` is an int (square kernels) or a pair
+``(kh, kw)`` wherever it applies.
+
+Patches for the learners are any array ``(n_patches, kh, kw, C)`` of raw windows, e.g. from
+:class:`sklearn.feature_extraction.image.PatchExtractor` on a stack of images (with
+``[..., None]`` added for grey images).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import skimage.filters
@@ -35,16 +44,23 @@ from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
 
 from ._patches import normalize_patches
+from ._validation import as_pair, check_int
 
+# default_contrast_eps, kmeans_bank, pca_bank and seed_bank are deprecated (0.2, gone in 0.4).
 __all__ = [
     "FilterBankFallbackWarning",
+    "LearnedBank",
     "default_contrast_eps",
     "edge_bank",
+    "estimate_contrast_eps",
     "gabor_bank",
     "kmeans_bank",
+    "learn_kmeans_bank",
+    "learn_pca_bank",
     "pca_bank",
     "random_bank",
     "seed_bank",
+    "tutorial_bank",
 ]
 
 
@@ -52,30 +68,34 @@ class FilterBankFallbackWarning(UserWarning):
     """A learner had too little usable data and returned a documented fallback bank."""
 
 
-def _check_kernel_size(kernel_size) -> tuple[int, int]:
-    message = (
-        f"kernel_size must be a positive int or a pair (kh, kw) of them; got {kernel_size!r}."
+class LearnedBank(NamedTuple):
+    """What a learner returns: a full filter bank and the bias added to each response.
+
+    Attributes
+    ----------
+    filters : ndarray of shape (n_filters, kh, kw, C)
+        A full bank (summed over channels), channel axis kept even when ``C == 1``.
+    bias : ndarray of shape (n_filters,)
+        Added to each filter's response; zero for :func:`learn_pca_bank`.
+
+    Examples
+    --------
+    >>> rng = np.random.RandomState(0)
+    >>> filters, bias = learn_pca_bank(rng.uniform(size=(50, 3, 3, 1)), 2)
+    >>> filters.shape, bias.shape
+    ((2, 3, 3, 1), (2,))
+    """
+
+    filters: np.ndarray
+    bias: np.ndarray
+
+
+def _warn_deprecated(old: str, instead: str) -> None:
+    warnings.warn(
+        f"{old} is deprecated in 0.2 and will be removed in 0.4; {instead}.",
+        FutureWarning,
+        stacklevel=3,
     )
-    if isinstance(kernel_size, numbers.Integral) and not isinstance(kernel_size, bool):
-        sizes = (kernel_size, kernel_size)
-    else:
-        try:
-            sizes = tuple(kernel_size)
-        except TypeError:
-            raise ValueError(message) from None
-        if len(sizes) != 2:
-            raise ValueError(message)
-    if not all(
-        isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 1 for k in sizes
-    ):
-        raise ValueError(message)
-    return int(sizes[0]), int(sizes[1])
-
-
-def _check_positive_int(value, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}.")
-    return int(value)
 
 
 def _check_patches(patches) -> np.ndarray:
@@ -83,9 +103,37 @@ def _check_patches(patches) -> np.ndarray:
     if patches.ndim != 4 or patches.shape[0] == 0:
         raise ValueError(
             f"patches must be a non-empty array of shape (n_patches, kh, kw, C), e.g. from "
-            f"extract_patches; got shape {patches.shape}."
+            f"sklearn.feature_extraction.image.PatchExtractor, with [..., None] added for grey "
+            f"images; got shape {patches.shape}."
+        )
+    # Checked here, before anything is estimated from them: a NaN patch would otherwise
+    # surface as a NaN contrast_eps and be blamed on that parameter.
+    if patches.dtype.kind in "fc" and not np.isfinite(patches).all():
+        raise ValueError(
+            "patches hold NaN or infinite values; drop those patches, e.g. "
+            "patches[np.isfinite(patches).all(axis=(1, 2, 3))], or fill the images they come "
+            "from first."
         )
     return patches
+
+
+def _is_positive_finite(value) -> bool:
+    # An infinite regulariser would scale every patch to zero; NaN fails the comparison.
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _check_positive_finite(value, name: str) -> float:
+    """``value`` as a float, refusing non-numbers, NaN, infinities and values <= 0."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a positive finite float; got {value!r}.")
+    if not _is_positive_finite(value):
+        raise ValueError(f"{name} must be a positive finite float; got {value!r}.")
+    return float(value)
 
 
 def _zero_mean_unit_norm(bank: np.ndarray) -> np.ndarray:
@@ -96,19 +144,19 @@ def _zero_mean_unit_norm(bank: np.ndarray) -> np.ndarray:
     return flat.reshape(bank.shape)
 
 
-def seed_bank() -> np.ndarray:
-    """The tutorial's three 3x3 filters: box, vertical line and diagonal.
+def tutorial_bank() -> np.ndarray:
+    """The three 3x3 filters of the "CNN from scratch" tutorial: box, vertical line, diagonal.
 
     Returns
     -------
     filters : ndarray of shape (3, 3, 3)
         In order: the box filter (all ones, a local sum), a vertical-line detector
         (columns ``-1, 1, -1``) and a diagonal detector (ones on the anti-diagonal, ``-1``
-        elsewhere).
+        elsewhere). A 2-D bank (applied to each channel separately).
 
     Examples
     --------
-    >>> seed_bank()[2]
+    >>> tutorial_bank()[2]
     array([[-1., -1.,  1.],
            [-1.,  1., -1.],
            [ 1., -1., -1.]])
@@ -145,21 +193,65 @@ def _correlation_kernel_of(edge_filter, size: int) -> np.ndarray:
     return convolution_kernel[::-1, ::-1].copy()
 
 
-def edge_bank(kernel_size=3, n_filters: int = 4, *, operator: str | None = None) -> np.ndarray:
+def _positional_in_0_1_order(names: tuple[str, ...]):
+    """Read positional arguments in the 0.1 order ``names``, with a FutureWarning.
+
+    For a function whose parameters were reordered: a positional call written for the old
+    order would otherwise silently swap meanings. Keyword calls pass through untouched.
+    """
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            if args:
+                if len(args) > len(names):
+                    raise TypeError(
+                        f"{function.__name__} takes at most {len(names)} positional arguments "
+                        f"({', '.join(names)}); got {len(args)}."
+                    )
+                warnings.warn(
+                    f"Positional arguments to {function.__name__} are deprecated in 0.2 and "
+                    f"will be removed in 0.4; they are still read in the 0.1 order "
+                    f"({', '.join(names)}), but pass n_filters= and kernel_size= by keyword.",
+                    FutureWarning,
+                    stacklevel=2,
+                )
+                for name, value in zip(names, args):
+                    if name in kwargs:
+                        raise TypeError(
+                            f"{function.__name__} got multiple values for argument {name!r}."
+                        )
+                    kwargs[name] = value
+            return function(**kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@_positional_in_0_1_order(("kernel_size", "n_filters"))
+def edge_bank(
+    n_filters: int = 4, kernel_size: int | tuple[int, int] = 3, *, operator: str | None = None
+) -> np.ndarray:
     """Derivative (edge) filters in ``n_filters`` orientations, from scikit-image's kernels.
+
+    .. deprecated:: 0.2
+       Positional arguments are read in the 0.1 order ``(kernel_size, n_filters)``, with a
+       ``FutureWarning``; pass ``n_filters=`` and ``kernel_size=`` by keyword. From 0.4,
+       positional arguments follow the order below, as in every other builder.
 
     Parameters
     ----------
-    kernel_size : int or tuple of int, default=3
-        3 (Sobel, Scharr or Prewitt) or 5 (Farid); ``(3, 3)`` and ``(5, 5)`` work too.
-        These are the sizes scikit-image defines derivative kernels for; other sizes raise
-        ``ValueError``.
     n_filters : int, default=4
         Number of orientations, equally spaced over half a turn: filter ``k`` takes the
         derivative in direction ``theta_k = k * pi / n_filters``. The default 4 gives, in
         order, horizontal edges, the down-right diagonal, vertical edges and the up-right
         diagonal. Opposite directions are the same filter negated, so they are not repeated
         (an activation such as ``"crelu"`` or ``"abs"`` recovers both polarities).
+    kernel_size : int or tuple of int, default=3
+        3 (Sobel, Scharr or Prewitt) or 5 (Farid); ``(3, 3)`` and ``(5, 5)`` work too.
+        These are the sizes scikit-image defines derivative kernels for; other sizes raise
+        ``ValueError``.
     operator : {"sobel", "scharr", "prewitt", "farid"} or None, default=None
         Which scikit-image kernel to use. ``None`` picks ``"sobel"`` for size 3 and
         ``"farid"`` for size 5. The operator's size must match ``kernel_size``.
@@ -185,13 +277,15 @@ def edge_bank(kernel_size=3, n_filters: int = 4, *, operator: str | None = None)
     >>> bank = edge_bank()
     >>> bank.shape
     (4, 3, 3)
+    >>> edge_bank(n_filters=2, kernel_size=5).shape  # Farid
+    (2, 5, 5)
     >>> bank[0]  # Sobel, horizontal edges: like skimage.filters.sobel_h
     array([[-0.25, -0.5 , -0.25],
            [ 0.  ,  0.  ,  0.  ],
            [ 0.25,  0.5 ,  0.25]])
     """
-    kh, kw = _check_kernel_size(kernel_size)
-    n_filters = _check_positive_int(n_filters, "n_filters")
+    n_filters = check_int(n_filters, "n_filters")
+    kh, kw = as_pair(kernel_size, "kernel_size")
     if kh != kw or kh not in (3, 5):
         raise ValueError(
             f"edge_bank supports kernel_size 3 (Sobel, Scharr, Prewitt) or 5 (Farid), the "
@@ -252,15 +346,19 @@ def gabor_bank(
     kernel_size : int or tuple of int, default=5
         Size each kernel is centre-cropped or zero-padded to.
     frequencies : sequence of float or None, default=None
-        Spatial frequencies in cycles per pixel, in (0, 0.5]. ``None`` uses
+        Spatial frequencies in cycles per pixel, in (0, 0.5]. A frequency so low that its
+        kernel is flat over the window (stripes millions of pixels apart) raises
+        ``ValueError``, since it cannot be made zero-mean. ``None`` uses
         ``DEFAULT_GABOR_FREQUENCIES`` = (0.25, 0.35): stroke-scale wavelengths (4 and about
         2.9 pixels) that suit small images such as 8x8 digits.
     n_orientations : int or None, default=None
         Orientations per frequency, ``theta_j = j * pi / n_orientations``. ``None`` uses
         ``ceil(n_filters / len(frequencies))``, the fewest that reach ``n_filters``.
-    bandwidth : float, default=1.0
+    bandwidth : float in (0, 64], default=1.0
         Passed to :func:`skimage.filters.gabor_kernel`; it sets the Gaussian envelope,
-        ``sigma`` proportional to ``1 / frequency``.
+        ``sigma`` proportional to ``1 / frequency``. A smaller bandwidth widens the envelope
+        (at 1e-6 the kernels are plain cosine stripes over the window); only the
+        ``kernel_size`` window is computed, however wide the envelope.
 
     Returns
     -------
@@ -286,39 +384,132 @@ def gabor_bank(
     >>> bool(np.allclose(bank.sum(axis=(1, 2)), 0))
     True
     """
-    n_filters = _check_positive_int(n_filters, "n_filters")
-    kh, kw = _check_kernel_size(kernel_size)
+    n_filters = check_int(n_filters, "n_filters")
+    kh, kw = as_pair(kernel_size, "kernel_size")
     if kh * kw < 2:
         raise ValueError(
             f"gabor_bank needs at least 2 pixels per kernel to make them zero-mean; got "
-            f"kernel_size={kernel_size!r}."
+            f"kernel_size={kernel_size!r}. Use a kernel_size of 2 or more."
         )
-    if frequencies is None:
-        frequencies = DEFAULT_GABOR_FREQUENCIES
-    frequencies = np.atleast_1d(np.asarray(frequencies, dtype=float))
-    if frequencies.ndim != 1 or not np.all((frequencies > 0) & (frequencies <= 0.5)):
-        raise ValueError(
-            f"frequencies must be a sequence of floats in (0, 0.5] cycles per pixel; got "
-            f"{frequencies.tolist()!r}."
-        )
+    frequencies = _check_frequencies(frequencies)
+    bandwidth = _check_bandwidth(bandwidth)
     if n_orientations is None:
         n_orientations = math.ceil(n_filters / len(frequencies))
-    n_orientations = _check_positive_int(n_orientations, "n_orientations")
+    n_orientations = check_int(n_orientations, "n_orientations")
     if n_filters > n_orientations * len(frequencies):
         raise ValueError(
             f"n_filters={n_filters} exceeds the {n_orientations * len(frequencies)} kernels of "
             f"{n_orientations} orientations x {len(frequencies)} frequencies; raise "
             f"n_orientations, add frequencies, or leave n_orientations=None."
         )
-    kernels = []
-    for frequency in frequencies:
-        for j in range(n_orientations):
-            theta = j * np.pi / n_orientations
-            kernel = skimage.filters.gabor_kernel(frequency, theta=theta, bandwidth=bandwidth)
-            kernels.append(_centre_crop_or_pad(kernel.real, kh, kw))
-            if len(kernels) == n_filters:
-                return _zero_mean_unit_norm(np.stack(kernels))
-    raise AssertionError("unreachable: n_filters was checked against the grid size")
+    grid = [
+        (frequency, j * np.pi / n_orientations)
+        for frequency in frequencies
+        for j in range(n_orientations)
+    ][:n_filters]
+    kernels = np.stack(
+        [_gabor_crop(frequency, theta, bandwidth, kh, kw) for frequency, theta in grid]
+    )
+    _check_not_flat(kernels, grid)
+    return _zero_mean_unit_norm(kernels)
+
+
+def _check_frequencies(frequencies) -> np.ndarray:
+    """The Gabor frequencies as a 1-D float array, each in (0, 0.5] cycles per pixel."""
+    if frequencies is None:
+        return np.asarray(DEFAULT_GABOR_FREQUENCIES, dtype=float)
+    message = "frequencies must be a non-empty sequence of floats in (0, 0.5] cycles per pixel"
+    try:
+        frequencies = np.atleast_1d(np.asarray(frequencies, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(f"{message}; got {frequencies!r}.") from None
+    # NaN fails both comparisons, so it is refused with the out-of-range values.
+    if (
+        frequencies.ndim != 1
+        or len(frequencies) == 0
+        or not np.all((frequencies > 0) & (frequencies <= 0.5))
+    ):
+        raise ValueError(f"{message}; got {frequencies.tolist()!r}.")
+    return frequencies
+
+
+#: The largest bandwidth accepted, in octaves. From 54 up, 2 ** bandwidth +- 1 rounds to
+#: 2 ** bandwidth, so scikit-image's envelope stops narrowing (and 2 ** 1024 overflows).
+MAX_GABOR_BANDWIDTH = 64.0
+
+
+def _check_bandwidth(bandwidth) -> float:
+    bandwidth = _check_positive_finite(bandwidth, "bandwidth")
+    if bandwidth > MAX_GABOR_BANDWIDTH:
+        raise ValueError(
+            f"bandwidth must be in (0, {MAX_GABOR_BANDWIDTH:g}] octaves; got {bandwidth!r}. "
+            f"Above {MAX_GABOR_BANDWIDTH:g} the envelope no longer narrows, so pass "
+            f"{MAX_GABOR_BANDWIDTH:g} for the narrowest one."
+        )
+    return bandwidth
+
+
+def _gabor_sigma(frequency: float, bandwidth: float) -> float:
+    """The width in pixels of :func:`skimage.filters.gabor_kernel`'s Gaussian envelope.
+
+    The same expression as scikit-image's, which sizes its kernel to 3 of these on each
+    side of the centre; a ``ValueError`` when it is too wide to compute.
+    """
+    frequency = float(frequency)
+    octaves = 2.0**bandwidth
+    sigma = math.inf
+    if octaves > 1.0:  # else the bandwidth is below float64's resolution around 1
+        sigma = 1.0 / np.pi * math.sqrt(math.log(2) / 2.0) * (octaves + 1) / (octaves - 1)
+        sigma /= frequency
+    # The kernel is scaled by 1 / (2 pi sigma^2), which must not underflow to zero.
+    if not 2 * np.pi * sigma * sigma < 1 / np.finfo(float).tiny:
+        raise ValueError(
+            f"bandwidth={bandwidth!r} with frequency {frequency:g} gives a Gaussian envelope "
+            f"too wide to compute in float64 (sigma={sigma:.3g} pixels); use a larger "
+            f"bandwidth (the default is 1.0) or higher frequencies."
+        )
+    return sigma
+
+
+def _gabor_crop(frequency: float, theta: float, bandwidth: float, kh: int, kw: int) -> np.ndarray:
+    """The real part of scikit-image's Gabor kernel, cut or zero-padded to ``(kh, kw)``.
+
+    scikit-image samples its kernel on a square grid of ``3 * sigma`` on each side (rotated),
+    which for a small bandwidth or frequency is far larger than the crop: a bandwidth of
+    1e-6 would ask for petabytes. When the grid would be wider than the crop needs, a
+    smaller ``n_stds`` asks for a grid just wider than the crop instead. Every value is
+    computed element by element from its own coordinates, so the crop is the same to the
+    last bit; only kernels smaller than the crop, which are zero-padded, keep the default
+    grid.
+    """
+    sigma = _gabor_sigma(frequency, bandwidth)
+    spread = sigma * max(abs(math.cos(theta)), abs(math.sin(theta)))
+    needed = max(kh, kw) // 2 + 1
+    n_stds = 3 if 3 * spread <= needed + 1 else needed / spread
+    kernel = skimage.filters.gabor_kernel(
+        frequency, theta=theta, bandwidth=bandwidth, n_stds=n_stds
+    )
+    return _centre_crop_or_pad(kernel.real, kh, kw)
+
+
+def _check_not_flat(kernels: np.ndarray, grid: list[tuple[float, float]]) -> None:
+    """Refuse kernels that removing the mean would leave as round-off only.
+
+    Such a kernel (stripes much wider than the window, or a window too thin to cross
+    them) would be scaled to unit norm from noise, silently.
+    """
+    flat = kernels.reshape(len(kernels), -1)
+    varying = np.linalg.norm(flat - flat.mean(axis=1, keepdims=True), axis=1)
+    for k in np.flatnonzero(
+        varying <= np.sqrt(np.finfo(float).eps) * np.linalg.norm(flat, axis=1)
+    ):
+        frequency, theta = grid[k]
+        kh, kw = kernels.shape[1:]
+        raise ValueError(
+            f"The Gabor kernel of frequency {frequency:g} at orientation {theta:.3g} rad is "
+            f"flat over a {kh}x{kw} window (its stripes are {1 / frequency:.3g} pixels apart), "
+            f"so it cannot be made zero-mean; use higher frequencies or a larger kernel_size."
+        )
 
 
 def random_bank(
@@ -354,11 +545,11 @@ def random_bank(
     >>> random_bank(2, (3, 5), n_channels=3, random_state=0).shape
     (2, 3, 5, 3)
     """
-    n_filters = _check_positive_int(n_filters, "n_filters")
-    kh, kw = _check_kernel_size(kernel_size)
+    n_filters = check_int(n_filters, "n_filters")
+    kh, kw = as_pair(kernel_size, "kernel_size")
     shape = (n_filters, kh, kw)
     if n_channels is not None:
-        shape += (_check_positive_int(n_channels, "n_channels"),)
+        shape += (check_int(n_channels, "n_channels"),)
     if math.prod(shape[1:]) < 2:
         raise ValueError(
             f"random_bank needs at least 2 values per filter to make them zero-mean; got "
@@ -375,13 +566,14 @@ def random_bank(
 CONTRAST_EPS_RATIO = 0.01
 
 
-def default_contrast_eps(patches) -> float:
-    """The scale-aware contrast regulariser ``kmeans_bank`` uses for ``contrast_eps="auto"``.
+def estimate_contrast_eps(patches) -> float:
+    """The scale-aware contrast regulariser ``learn_kmeans_bank`` uses for ``"auto"``.
 
     Parameters
     ----------
     patches : array-like of shape (n_patches, kh, kw, C)
         The patches the bank is learned from.
+        NaN or infinite values, or a variance beyond float64, raise ``ValueError``.
 
     Returns
     -------
@@ -394,12 +586,18 @@ def default_contrast_eps(patches) -> float:
     Examples
     --------
     >>> patches = np.array([[0.0, 2.0], [0.0, 0.0]]).reshape(2, 1, 2, 1)
-    >>> default_contrast_eps(patches)  # variances 1 and 0
+    >>> estimate_contrast_eps(patches)  # variances 1 and 0
     0.005
     """
     patches = _check_patches(patches)
     flat = patches.reshape(len(patches), -1).astype(np.float64)
-    mean_variance = float(np.mean(np.var(flat, axis=1)))
+    with np.errstate(over="ignore"):
+        mean_variance = float(np.mean(np.var(flat, axis=1)))
+    if not math.isfinite(mean_variance):
+        raise ValueError(
+            "patches vary too much to take their variance in float64 (it overflows); "
+            "rescale the images, e.g. to 0-1, before learning a bank from them."
+        )
     if mean_variance == 0.0:
         return 1.0
     return CONTRAST_EPS_RATIO * mean_variance
@@ -414,31 +612,33 @@ def _zca_matrix(centred: np.ndarray, zca_eps: float) -> np.ndarray:
     return (eigenvectors / np.sqrt(eigenvalues + zca_eps)) @ eigenvectors.T
 
 
-def kmeans_bank(
+def learn_kmeans_bank(
     patches,
     n_filters: int,
     *,
     whiten: bool = True,
-    contrast_eps="auto",
-    zca_eps="auto",
+    contrast_eps: float | str | None = "auto",
+    zca_eps: float | str = "auto",
     max_iter: int = 100,
     n_init: int = 3,
     batch_size: int = 1024,
     random_state=None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> LearnedBank:
     """Learn a full filter bank by k-means on normalised patches (Coates & Ng, 2011).
 
     Parameters
     ----------
     patches : array-like of shape (n_patches, kh, kw, C)
-        Raw image patches, e.g. from ``extract_patches``. Not modified.
+        Raw image patches (see the module's notes on where to get them). Not modified.
+        NaN or infinite values raise ``ValueError``.
     n_filters : int
         Number of clusters, hence of filters.
     whiten : bool, default=True
         ZCA-whiten the normalised patches before clustering.
     contrast_eps : float > 0, "auto" or None, default="auto"
-        Regulariser of the per-patch contrast normalisation (see
-        ``normalize_patches``). ``"auto"`` uses ``default_contrast_eps(patches)``, 1% of the
+        Regulariser of the per-patch contrast normalisation: each patch ``p`` becomes
+        ``(p - mean(p)) / sqrt(var(p) + contrast_eps)``. ``"auto"`` uses
+        ``estimate_contrast_eps(patches)``, 1% of the
         mean patch variance, so the default follows the intensity scale of the data (Coates
         & Ng's fixed 10 assumes 0-255 pixels, where it is about 0.3-0.9% of that variance).
         ``None`` skips the division and removes each patch's mean only.
@@ -454,11 +654,10 @@ def kmeans_bank(
 
     Returns
     -------
-    filters : ndarray of shape (n_filters, kh, kw, C)
-        A full bank (summed over channels), channel axis kept even when ``C == 1``.
-        Every filter sums to zero.
-    bias : ndarray of shape (n_filters,)
-        Zero when ``whiten=False``.
+    bank : LearnedBank
+        ``filters``, an ndarray of shape (n_filters, kh, kw, C): a full bank (summed over
+        channels), channel axis kept even when ``C == 1``, every filter summing to zero; and
+        ``bias``, an ndarray of shape (n_filters,), zero when ``whiten=False``.
 
     Notes
     -----
@@ -476,7 +675,7 @@ def kmeans_bank(
         response = (filter . p) / sqrt(var(p) + contrast_eps) + bias
 
     with ``var`` the population variance (``ddof=0``) of the window, the same
-    ``contrast_eps`` (resolve ``"auto"`` once with ``default_contrast_eps`` on the training
+    ``contrast_eps`` (resolve ``"auto"`` once with ``estimate_contrast_eps`` on the training
     patches and pass the number), and the bias added *after* the division. With
     ``contrast_eps=None`` the response is ``filter . p + bias``.
 
@@ -490,31 +689,29 @@ def kmeans_bank(
     --------
     >>> rng = np.random.RandomState(0)
     >>> patches = rng.uniform(size=(500, 3, 3, 1))
-    >>> filters, bias = kmeans_bank(patches, 4, random_state=0)
+    >>> filters, bias = learn_kmeans_bank(patches, 4, random_state=0)
     >>> filters.shape, bias.shape
     ((4, 3, 3, 1), (4,))
     >>> bool(np.allclose(filters.sum(axis=(1, 2, 3)), 0))
     True
     """
     patches = _check_patches(patches)
-    n_filters = _check_positive_int(n_filters, "n_filters")
+    n_filters = check_int(n_filters, "n_filters")
     n_patches, kh, kw, n_channels = patches.shape
     if kh * kw * n_channels < 2:
         raise ValueError(
-            f"kmeans_bank needs patches with at least 2 values (kh * kw * C >= 2): zero-sum "
-            f"filters on a single value are all zero; got patches of shape {patches.shape[1:]}."
+            f"learn_kmeans_bank needs patches with at least 2 values (kh * kw * C >= 2): zero-sum "
+            f"filters on a single value are all zero; got patches of shape {patches.shape[1:]}. "
+            f"Use larger patches (a kernel_size of 2 or more)."
         )
-    if isinstance(contrast_eps, str):
-        if contrast_eps != "auto":
-            raise ValueError(
-                f"contrast_eps must be a positive float, 'auto' or None; got {contrast_eps!r}."
-            )
-        contrast_eps = default_contrast_eps(patches)
-    if isinstance(zca_eps, str):
-        if zca_eps != "auto":
-            raise ValueError(f"zca_eps must be a positive float or 'auto'; got {zca_eps!r}.")
-    elif not isinstance(zca_eps, numbers.Real) or isinstance(zca_eps, bool) or not zca_eps > 0:
-        raise ValueError(f"zca_eps must be a positive float or 'auto'; got {zca_eps!r}.")
+    if isinstance(contrast_eps, str) and contrast_eps == "auto":
+        contrast_eps = estimate_contrast_eps(patches)
+    elif contrast_eps is not None and not _is_positive_finite(contrast_eps):
+        raise ValueError(
+            f"contrast_eps must be a positive finite float, 'auto' or None; got {contrast_eps!r}."
+        )
+    if not (isinstance(zca_eps, str) and zca_eps == "auto") and not _is_positive_finite(zca_eps):
+        raise ValueError(f"zca_eps must be a positive finite float or 'auto'; got {zca_eps!r}.")
     rng = check_random_state(random_state)
 
     normalized = normalize_patches(patches, contrast_eps=contrast_eps)
@@ -522,14 +719,14 @@ def kmeans_bank(
     n_distinct = len(np.unique(normalized, axis=0))
     if n_distinct < n_filters or not np.any(normalized):
         warnings.warn(
-            f"kmeans_bank found {n_distinct} distinct normalised patch(es) for "
+            f"learn_kmeans_bank found {n_distinct} distinct normalised patch(es) for "
             f"n_filters={n_filters} clusters; returning random filters instead. Give it more "
             f"(or more varied) patches, or lower n_filters.",
             FilterBankFallbackWarning,
             stacklevel=2,
         )
         filters = random_bank(n_filters, (kh, kw), n_channels=n_channels, random_state=rng)
-        return filters, np.zeros(n_filters)
+        return LearnedBank(filters, np.zeros(n_filters))
 
     if whiten:
         mean_patch = normalized.mean(axis=0)
@@ -559,26 +756,28 @@ def kmeans_bank(
     # Centroids of zero-sum points are zero-sum and Z preserves that subspace, so this only
     # clears round-off: filter . p must equal filter . (p - mean(p)) on raw windows.
     folded = folded - folded.mean(axis=1, keepdims=True)
-    return folded.reshape(n_filters, kh, kw, n_channels), bias
+    return LearnedBank(folded.reshape(n_filters, kh, kw, n_channels), bias)
 
 
-def pca_bank(patches, n_filters: int) -> np.ndarray:
+def learn_pca_bank(patches, n_filters: int) -> LearnedBank:
     """Learn an orthonormal full filter bank by PCA of mean-removed patches (PCANet).
 
     Parameters
     ----------
     patches : array-like of shape (n_patches, kh, kw, C)
-        Raw image patches, e.g. from ``extract_patches``. Not modified.
+        Raw image patches (see the module's notes on where to get them). Not modified.
+        NaN or infinite values raise ``ValueError``.
     n_filters : int
         Number of principal components kept; at most ``kh * kw * C - 1``, the dimension of
         the zero-sum patches.
 
     Returns
     -------
-    filters : ndarray of shape (n_filters, kh, kw, C)
-        A full bank (summed over channels), channel axis kept even when ``C == 1``. The
-        filters are orthonormal, zero-sum, and ordered by decreasing variance of the
-        patches projected on them.
+    bank : LearnedBank
+        ``filters``, an ndarray of shape (n_filters, kh, kw, C): a full bank (summed over
+        channels), channel axis kept even when ``C == 1``, orthonormal, zero-sum, and ordered
+        by decreasing variance of the patches projected on them; and ``bias``, zeros of
+        shape (n_filters,) (PCANet adds none).
 
     Notes
     -----
@@ -598,13 +797,13 @@ def pca_bank(patches, n_filters: int) -> np.ndarray:
     --------
     >>> rng = np.random.RandomState(0)
     >>> patches = rng.uniform(size=(200, 3, 3, 1))
-    >>> filters = pca_bank(patches, 4)
+    >>> filters, bias = learn_pca_bank(patches, 4)
     >>> flat = filters.reshape(4, -1)
     >>> bool(np.allclose(flat @ flat.T, np.eye(4)))
     True
     """
     patches = _check_patches(patches)
-    n_filters = _check_positive_int(n_filters, "n_filters")
+    n_filters = check_int(n_filters, "n_filters")
     n_patches, kh, kw, n_channels = patches.shape
     n_values = kh * kw * n_channels
     if n_filters > n_values - 1:
@@ -626,7 +825,7 @@ def pca_bank(patches, n_filters: int) -> np.ndarray:
         components = pca.components_[variances > tolerance]
     if len(components) < n_filters:
         warnings.warn(
-            f"pca_bank found {len(components)} direction(s) of variance in {n_patches} "
+            f"learn_pca_bank found {len(components)} direction(s) of variance in {n_patches} "
             f"patch(es) for n_filters={n_filters}; completing the bank with a fixed "
             f"orthonormal zero-sum basis. Give it more (or more varied) patches, or lower "
             f"n_filters.",
@@ -634,7 +833,8 @@ def pca_bank(patches, n_filters: int) -> np.ndarray:
             stacklevel=2,
         )
         components = _complete_zero_sum_basis(components, n_filters)
-    return components[:n_filters].reshape(n_filters, kh, kw, n_channels)
+    filters = components[:n_filters].reshape(n_filters, kh, kw, n_channels)
+    return LearnedBank(filters, np.zeros(n_filters))
 
 
 def _complete_zero_sum_basis(rows: np.ndarray, n_rows: int) -> np.ndarray:
@@ -647,3 +847,92 @@ def _complete_zero_sum_basis(rows: np.ndarray, n_rows: int) -> np.ndarray:
     q, _ = np.linalg.qr(spanning)
     extra = q[:, len(rows) + 1 : n_rows + 1].T
     return np.vstack([rows, extra])
+
+
+# --- deprecated names (0.2), removed in 0.4 ---------------------------------------------------
+
+
+def seed_bank() -> np.ndarray:
+    """The tutorial's three 3x3 filters; deprecated name of :func:`tutorial_bank`.
+
+    .. deprecated:: 0.2
+       ``seed_bank`` will be removed in 0.4; use :func:`tutorial_bank`.
+
+    Returns
+    -------
+    filters : ndarray of shape (3, 3, 3)
+        ``tutorial_bank()``.
+    """
+    _warn_deprecated("seed_bank", "use tutorial_bank instead")
+    return tutorial_bank()
+
+
+def default_contrast_eps(patches) -> float:
+    """Deprecated name of :func:`estimate_contrast_eps`.
+
+    .. deprecated:: 0.2
+       ``default_contrast_eps`` will be removed in 0.4; use :func:`estimate_contrast_eps`.
+
+    Parameters
+    ----------
+    patches : array-like of shape (n_patches, kh, kw, C)
+        The patches the bank is learned from.
+
+    Returns
+    -------
+    contrast_eps : float
+        ``estimate_contrast_eps(patches)``.
+    """
+    _warn_deprecated("default_contrast_eps", "use estimate_contrast_eps instead")
+    return estimate_contrast_eps(patches)
+
+
+def kmeans_bank(patches, n_filters: int, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Deprecated name of :func:`learn_kmeans_bank`, returning a plain tuple.
+
+    .. deprecated:: 0.2
+       ``kmeans_bank`` will be removed in 0.4; use :func:`learn_kmeans_bank`, which takes
+       the same arguments and returns a :class:`LearnedBank`.
+
+    Parameters
+    ----------
+    patches : array-like of shape (n_patches, kh, kw, C)
+        Raw image patches.
+    n_filters : int
+        Number of filters.
+    **kwargs
+        The keyword arguments of :func:`learn_kmeans_bank`.
+
+    Returns
+    -------
+    filters : ndarray of shape (n_filters, kh, kw, C)
+        The learned bank.
+    bias : ndarray of shape (n_filters,)
+        The bias of each filter.
+    """
+    _warn_deprecated("kmeans_bank", "use learn_kmeans_bank instead")
+    filters, bias = learn_kmeans_bank(patches, n_filters, **kwargs)
+    return filters, bias
+
+
+def pca_bank(patches, n_filters: int) -> np.ndarray:
+    """Deprecated name of :func:`learn_pca_bank`, returning the filters only.
+
+    .. deprecated:: 0.2
+       ``pca_bank`` will be removed in 0.4; use :func:`learn_pca_bank`, which takes the same
+       arguments and returns a :class:`LearnedBank` ``(filters, bias)``.
+
+    Parameters
+    ----------
+    patches : array-like of shape (n_patches, kh, kw, C)
+        Raw image patches.
+    n_filters : int
+        Number of filters.
+
+    Returns
+    -------
+    filters : ndarray of shape (n_filters, kh, kw, C)
+        ``learn_pca_bank(patches, n_filters).filters``.
+    """
+    _warn_deprecated("pca_bank", "use learn_pca_bank instead")
+    return learn_pca_bank(patches, n_filters).filters

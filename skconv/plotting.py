@@ -151,9 +151,9 @@ ConvFeatureExtractor
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
-    >>> from skconv.filters import seed_bank
+    >>> from skconv.filters import tutorial_bank
     >>> from skconv.plotting import plot_filters
-    >>> fig = plot_filters(seed_bank(), titles=["box", "vertical", "diagonal"])
+    >>> fig = plot_filters(tutorial_bank(), titles=["box", "vertical", "diagonal"])
     >>> len([ax for ax in fig.axes if ax.get_visible()])
     3
     >>> plt.close(fig)
@@ -246,7 +246,7 @@ def plot_feature_maps(
     >>> from skconv import ConvFeatureExtractor
     >>> from skconv.plotting import plot_feature_maps
     >>> images = np.random.RandomState(0).rand(2, 7, 5)
-    >>> maps = ConvFeatureExtractor(filters="seed").fit_transform(images)
+    >>> maps = ConvFeatureExtractor(filters="tutorial").fit_transform(images)
     >>> fig = plot_feature_maps(maps, sample=1, image=images[1])
     >>> len([ax for ax in fig.axes if ax.get_visible()])
     4
@@ -547,7 +547,7 @@ ConvFeatureExtractor, default=True
     >>> from skconv.plotting import plot_feature_importance
     >>> X, y = load_digits(return_X_y=True)
     >>> features = ConvPool(
-    ...     ConvFeatureExtractor("seed", image_shape=(8, 8)), PoolTransformer(2)
+    ...     ConvFeatureExtractor("tutorial", image_shape=(8, 8)), PoolTransformer(2)
     ... )
     >>> model = make_pipeline(features, StandardScaler(), LogisticRegression(max_iter=200))
     >>> model = model.fit(X[:500], y[:500])

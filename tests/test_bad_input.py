@@ -1,8 +1,10 @@
 """Bad input, exhaustively: each row of ``BAD_INPUT`` is a test and a row of docs/bad_input.rst.
 
-A row names the estimator, the parameter or input at fault, the invalid value, the call that
-raises (fit or transform), the exact error type and excerpts that the message must contain;
-every message must also name the parameter it is about. The table in the docs is rendered from
+A row names the estimator (or the function of ``skconv.filters``, or ``main`` for the command
+line), the parameter, option or input at fault, the invalid value, the call that raises (fit,
+transform, the function's call, or the command line's start, before any work), the exact error
+type and excerpts that the message must contain; every message must also name the parameter it
+is about. The table in the docs is rendered from
 ``BAD_INPUT``: ``test_the_docs_table_is_this_table`` fails when they disagree, and
 ``python -c "import tests.test_bad_input as t; t.write_docs_table()"`` (from the repository
 root) rewrites the docs' table.
@@ -13,6 +15,8 @@ mix of two fits.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +31,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
+from skconv.__main__ import main
+from skconv.filters import estimate_contrast_eps, gabor_bank, learn_kmeans_bank, learn_pca_bank
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_input.rst"
 BEGIN, END = ".. begin generated table", ".. end generated table"
@@ -38,10 +44,10 @@ MAPS = RNG.rand(4, 6, 6, 3)  # four 6x6 stacks of three maps
 
 @dataclass(frozen=True)
 class Row:
-    estimator: type
+    estimator: type | Callable  # an estimator, a function of skconv.filters, or main
     name: str  # the parameter or input at fault; the message must name it
     value: str  # the invalid value, as the docs show it
-    stage: str  # "fit" or "transform"
+    stage: str  # "fit", "transform", "call" (a function) or "start" (the command line)
     call: Callable[[], object]
     error: type
     excerpts: tuple[str, ...]  # parts of the message, in order
@@ -58,7 +64,7 @@ def conv_fit(X=IMAGES, **params):
 
 def conv_transform(X, fit_on=IMAGES, **params):
     def call():
-        conv = ConvFeatureExtractor(filters="seed", **params).fit(fit_on)
+        conv = ConvFeatureExtractor(filters="tutorial", **params).fit(fit_on)
         return conv.transform(X)
 
     return call
@@ -82,10 +88,30 @@ def convpool_fit(X=IMAGES, **params):
 def convpool_transform(X, fit_on=IMAGES):
     def call():
         return (
-            ConvPool(ConvFeatureExtractor(filters="seed"), PoolTransformer())
+            ConvPool(ConvFeatureExtractor(filters="tutorial"), PoolTransformer())
             .fit(fit_on)
             .transform(X)
         )
+
+    return call
+
+
+def cli(*argv):
+    """``python -m skconv *argv``: its usage error, raised as ``SystemExit(message)``.
+
+    The usage error must come before anything is printed on stdout (no half-done job) and
+    exit with status 2, argparse's status for bad options.
+    """
+
+    def call():
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(argv))
+            except SystemExit as exc:
+                assert exc.code == 2, f"exit status {exc.code}"
+                assert out.getvalue() == "", f"printed before the error: {out.getvalue()!r}"
+                raise SystemExit(err.getvalue().splitlines()[-1]) from None
 
     return call
 
@@ -167,15 +193,33 @@ CONV_PARAMETERS = [
         ("padding must be at least 0 on each axis; got (1, -1).",)),
     Row(C, "padding", "`(1, 2, 3)`", "fit", conv_fit(padding=(1, 2, 3)), TypeError,
         ("padding must be an int or a pair of ints (rows, cols); got (1, 2, 3).",)),
+    Row(C, "stride", "`{1, 2}` (a set)", "fit", conv_fit(stride={1, 2}), TypeError,
+        ("stride must be an int or a pair of ints (rows, cols); got a set {1, 2}, which has "
+         "no order: pass a tuple (rows, cols) instead.",)),
+    Row(C, "stride", "`{1: 2, 3: 4}` (a dict)", "fit", conv_fit(stride={1: 2, 3: 4}), TypeError,
+        ("stride must be an int or a pair of ints (rows, cols); got a dict {1: 2, 3: 4}",
+         "pass a tuple (rows, cols) instead.")),
+    Row(C, "padding", "`{1, 2}` (a set)", "fit", conv_fit(padding={1, 2}), TypeError,
+        ("padding must be an int or a pair of ints (rows, cols); got a set {1, 2}",
+         "pass a tuple (rows, cols) instead.")),
+    Row(C, "kernel_size", "`{3, 5}` (a set)", "fit",
+        conv_fit(filters="random", kernel_size={3, 5}), TypeError,
+        ("kernel_size must be an int or a pair of ints (rows, cols); got a set {3, 5}",
+         "pass a tuple (rows, cols) instead.")),
     Row(C, "activation", "`'tanh'`", "fit", conv_fit(activation="tanh"), IPE,
         not_allowed(C, "activation", "'tanh'")),
     Row(C, "normalize", "`'yes'`", "fit", conv_fit(normalize="yes"), IPE,
         not_allowed(C, "normalize", "'yes'")),
     Row(C, "n_filters", "`0`", "fit", conv_fit(filters="random", n_filters=0), IPE,
         not_allowed(C, "n_filters", "0")),
-    Row(C, "n_filters", "`4` with `filters='seed'`", "fit", conv_fit(filters="seed", n_filters=4),
-        ValueError, ("filters='seed' is the tutorial's three 3x3 filters",
-                     "leave n_filters and kernel_size as None")),
+    Row(C, "n_filters", "`4` with `filters='tutorial'`", "fit",
+        conv_fit(filters="tutorial", n_filters=4), ValueError,
+        ("filters='tutorial' is the tutorial's three 3x3 filters, so n_filters has nothing to "
+         "choose", "leave n_filters and kernel_size as None")),
+    Row(C, "kernel_size", "`5` with `filters='tutorial'`", "fit",
+        conv_fit(filters="tutorial", kernel_size=5), ValueError,
+        ("filters='tutorial' is the tutorial's three 3x3 filters, so kernel_size has nothing "
+         "to choose",)),
     Row(C, "n_filters", "`4` with an explicit bank", "fit",
         conv_fit(filters=np.ones((1, 3, 3)), n_filters=4), ValueError,
         ("n_filters and kernel_size apply to presets only",)),
@@ -222,7 +266,7 @@ CONV_PARAMETERS = [
         conv_fit(filters=np.ones((1, 3, 3)), activation="triangle"), ValueError,
         ("activation='triangle' subtracts the mean over the maps", "use more filters")),
     Row(C, "activation", "`'crelu'` set after fit", "transform",
-        lambda: C(filters="seed").fit(IMAGES).set_params(activation="crelu").transform(IMAGES),
+        lambda: C(filters="tutorial").fit(IMAGES).set_params(activation="crelu").transform(IMAGES),
         ValueError, ("parameter(s) 'activation' changed since fit", "Refit: call fit")),
     Row(C, "X", "pixels of `1e308` (convolution overflows)", "transform",
         conv_transform(np.full((2, 6, 6), 1e308)), ValueError,
@@ -243,6 +287,12 @@ POOL_PARAMETERS = [
         ("pool_size must be an int or a pair of ints (rows, cols); got (2,).",)),
     Row(P, "pool_size", "`True`", "fit", pool_fit(pool_size=True), TypeError,
         ("pool_size must be an int or a pair of ints (rows, cols); got True.",)),
+    Row(P, "pool_size", "`{2, 3}` (a set)", "fit", pool_fit(pool_size={2, 3}), TypeError,
+        ("pool_size must be an int or a pair of ints (rows, cols); got a set {2, 3}",
+         "pass a tuple (rows, cols) instead.")),
+    Row(P, "stride", "`{1, 2}` (a set)", "fit", pool_fit(stride={1, 2}), TypeError,
+        ("stride must be an int or a pair of ints (rows, cols); got a set {1, 2}",
+         "pass a tuple (rows, cols) instead.")),
     Row(P, "pool_size", "`7` on 6x6 maps", "fit", pool_fit(pool_size=7), ValueError,
         ("The pooling window has 7 rows but the (padded) maps only 6",
          "use a smaller pool_size, or pool_size=None for global pooling")),
@@ -284,8 +334,8 @@ POOL_PARAMETERS = [
         lambda: P(grid=2).fit(MAPS).set_params(grid=None).transform(MAPS), ValueError,
         ("parameter(s) 'grid' changed since fit", "Refit")),
     Row(P, "image_shape", "one-row maps of 2-D X without `image_shape`", "fit",
-        lambda: Pipeline([("conv", C(filters="seed", image_shape=(1, 36))), ("pool", P())]).fit(
-            IMAGES.reshape(4, -1)), ValueError,
+        lambda: Pipeline([("conv", C(filters="tutorial", image_shape=(1, 36))), ("pool", P())])
+        .fit(IMAGES.reshape(4, -1)), ValueError,
         ("The pooling window has 2 rows", "The maps have one row",
          "set its image_shape=(height, width[, channels])")),
     Row(P, "mode", "`'avg'` on maps of `1e308`", "transform",
@@ -324,6 +374,96 @@ CONVPOOL_PARAMETERS = [
          "use a smaller pool_size")),
     Row(CP, "mode", "`pool=PoolTransformer(mode='median')`", "fit",
         convpool_fit(pool=P(mode="median")), IPE, not_allowed(P, "mode", "'median'")),
+]
+
+
+PATCHES = RNG.rand(50, 3, 3, 1)
+NAN_PATCHES, INF_PATCHES = PATCHES.copy(), PATCHES.copy()
+NAN_PATCHES[3, 1, 1, 0], INF_PATCHES[3, 1, 1, 0] = np.nan, np.inf
+NOT_FINITE = ("patches hold NaN or infinite values", "drop those patches")
+POSITIVE = "must be a positive finite float"
+
+FILTERS_PARAMETERS = [
+    Row(gabor_bank, "bandwidth", "`0`", "call", lambda: gabor_bank(bandwidth=0), ValueError,
+        (f"bandwidth {POSITIVE}; got 0.",)),
+    Row(gabor_bank, "bandwidth", "`-1.0`", "call", lambda: gabor_bank(bandwidth=-1.0),
+        ValueError, (f"bandwidth {POSITIVE}; got -1.0.",)),
+    Row(gabor_bank, "bandwidth", "`nan`", "call", lambda: gabor_bank(bandwidth=np.nan),
+        ValueError, (f"bandwidth {POSITIVE}; got nan.",)),
+    Row(gabor_bank, "bandwidth", "`inf`", "call", lambda: gabor_bank(bandwidth=np.inf),
+        ValueError, (f"bandwidth {POSITIVE}; got inf.",)),
+    Row(gabor_bank, "bandwidth", "`'1'`", "call", lambda: gabor_bank(bandwidth="1"),
+        TypeError, (f"bandwidth {POSITIVE}; got '1'.",)),
+    Row(gabor_bank, "bandwidth", "`100.0`", "call", lambda: gabor_bank(bandwidth=100.0),
+        ValueError, ("bandwidth must be in (0, 64] octaves; got 100.0.", "pass 64")),
+    Row(gabor_bank, "bandwidth", "`1e-17`", "call", lambda: gabor_bank(bandwidth=1e-17),
+        ValueError, ("bandwidth=1e-17 with frequency 0.25 gives a Gaussian envelope too wide",
+                     "use a larger bandwidth")),
+    Row(gabor_bank, "frequencies", "`[]`", "call", lambda: gabor_bank(frequencies=[]),
+        ValueError, ("frequencies must be a non-empty sequence of floats in (0, 0.5]",)),
+    Row(gabor_bank, "frequencies", "`[nan]`", "call", lambda: gabor_bank(frequencies=[np.nan]),
+        ValueError, ("frequencies must be a non-empty sequence", "got [nan].")),
+    Row(gabor_bank, "frequencies", "`[1e-07]`", "call", lambda: gabor_bank(frequencies=[1e-7]),
+        ValueError, ("The Gabor kernel of frequency 1e-07 at orientation 0 rad is flat over a "
+                     "5x5 window", "use higher frequencies or a larger kernel_size")),
+    Row(learn_kmeans_bank, "patches", "holding NaN", "call",
+        lambda: learn_kmeans_bank(NAN_PATCHES, 2), ValueError, NOT_FINITE),
+    Row(learn_kmeans_bank, "patches", "holding inf", "call",
+        lambda: learn_kmeans_bank(INF_PATCHES, 2), ValueError, NOT_FINITE),
+    Row(learn_kmeans_bank, "contrast_eps", "`inf`", "call",
+        lambda: learn_kmeans_bank(PATCHES, 2, contrast_eps=np.inf), ValueError,
+        (f"contrast_eps {POSITIVE}, 'auto' or None; got inf.",)),
+    Row(learn_kmeans_bank, "zca_eps", "`inf`", "call",
+        lambda: learn_kmeans_bank(PATCHES, 2, zca_eps=np.inf), ValueError,
+        (f"zca_eps {POSITIVE} or 'auto'; got inf.",)),
+    Row(learn_pca_bank, "patches", "holding NaN", "call",
+        lambda: learn_pca_bank(NAN_PATCHES, 2), ValueError, NOT_FINITE),
+    Row(estimate_contrast_eps, "patches", "holding inf", "call",
+        lambda: estimate_contrast_eps(INF_PATCHES), ValueError, NOT_FINITE),
+    Row(estimate_contrast_eps, "patches", "of `1e300` (variance overflows)", "call",
+        lambda: estimate_contrast_eps(PATCHES * 1e300), ValueError,
+        ("patches vary too much to take their variance in float64", "rescale the images")),
+]
+
+USAGE = "skconv: error: argument"
+COMMAND_LINE = [
+    Row(main, "--pool-size", "`20` (larger than the maps)", "start", cli("--pool-size", "20"),
+        SystemExit, (f"{USAGE} --pool-size: a 20x20 window does not fit the 8x8 maps",
+                     "use --pool-size 8 or less")),
+    Row(main, "--pool-size", "`0`", "start", cli("--pool-size", "0"), SystemExit,
+        (f"{USAGE} --pool-size: must be at least 1; got 0",)),
+    Row(main, "--pool-stride", "`0`", "start", cli("--pool-stride", "0"), SystemExit,
+        (f"{USAGE} --pool-stride: must be at least 1; got 0",)),
+    Row(main, "--cv", "`1`", "start", cli("--grid-search", "--cv", "1"), SystemExit,
+        (f"{USAGE} --cv: must be at least 2 (cross-validation needs two folds); got 1",)),
+    Row(main, "--cv", "`200` with `--grid-search`", "start",
+        cli("--grid-search", "--cv", "200"), SystemExit,
+        (f"{USAGE} --cv: 200 folds need at least 200 images of each digit", "use --cv 86")),
+    Row(main, "--n-filters", "`0`", "start", cli("--n-filters", "0"), SystemExit,
+        (f"{USAGE} --n-filters: must be at least 1; got 0",)),
+    Row(main, "--kernel-size", "`0`", "start", cli("--kernel-size", "0"), SystemExit,
+        (f"{USAGE} --kernel-size: must be at least 1; got 0",)),
+    Row(main, "--kernel-size", "`9` (larger than the digits)", "start",
+        cli("--kernel-size", "9"), SystemExit,
+        (f"{USAGE} --kernel-size: 9 is larger than the 8x8 digits; use at most 8",)),
+    Row(main, "--kernel-size", "`7` with `--filters edges`", "start",
+        cli("--filters", "edges", "--kernel-size", "7"), SystemExit,
+        ("skconv: error: --filters edges --kernel-size 7: edge_bank supports kernel_size 3",)),
+    Row(main, "-C", "`0`", "start", cli("-C", "0"), SystemExit,
+        (f"{USAGE} -C: must be a positive finite number; got 0",)),
+    Row(main, "--n-jobs", "`0`", "start", cli("--n-jobs", "0"), SystemExit,
+        (f"{USAGE} --n-jobs: must be a positive int, or -1 for all cores; got 0",)),
+    Row(main, "--random-state", "`-1`", "start", cli("--random-state", "-1"), SystemExit,
+        (f"{USAGE} --random-state: must be from 0 to 2**32 - 1; got -1",)),
+    Row(main, "--plot-filters", "a path in a missing folder", "start",
+        cli("--plot-filters", "no/such/folder/filters.png"), SystemExit,
+        (f"{USAGE} --plot-filters: the folder 'no/such/folder' does not exist",
+         "create it or write the PNG elsewhere")),
+    Row(main, "--plot-filters", "a folder", "start", cli("--plot-filters", "."), SystemExit,
+        (f"{USAGE} --plot-filters: . is a folder; give a file name in it",)),
+    Row(main, "--plot-filters", "`filters.xyz`", "start", cli("--plot-filters", "filters.xyz"),
+        SystemExit, (f"{USAGE} --plot-filters: matplotlib cannot write .xyz files",
+                     "use a name ending in .png")),
 ]
 
 
@@ -409,6 +549,8 @@ BAD_INPUT = (
     + POOL_ARRAYS
     + CONVPOOL_PARAMETERS
     + CONVPOOL_ARRAYS
+    + FILTERS_PARAMETERS
+    + COMMAND_LINE
 )
 
 
@@ -417,7 +559,10 @@ BAD_INPUT = (
 
 @pytest.mark.parametrize("row", BAD_INPUT, ids=lambda row: row.id)
 def test_bad_input_raises_the_documented_error(row):
-    with pytest.raises(Exception) as caught:
+    if row.name == "--plot-filters":
+        pytest.importorskip("matplotlib")
+    # SystemExit, the command line's usage error, is not an Exception.
+    with pytest.raises((Exception, SystemExit)) as caught:
         row.call()
     assert caught.type is row.error, f"{row.id}: {caught.type.__name__}: {caught.value}"
     message = str(caught.value)
@@ -455,7 +600,7 @@ FAILING_REFITS = [
     (C(), {"stride": (1, 0)}, IMAGES),
     (C(), {"filters": "sobel"}, IMAGES),
     # Fails after checking X has set n_features_in_, as does the pool_size=3 case below.
-    (C(filters="seed", padding="valid"), {}, RNG.rand(3, 2, 2)),
+    (C(filters="tutorial", padding="valid"), {}, RNG.rand(3, 2, 2)),
     (C(), {}, np.full((3, 5, 5), np.nan)),
     (C(filters="kmeans", n_filters=2, kernel_size=3, random_state=0), {"method": "fft"}, IMAGES),
     (P(), {"pool_size": 9}, MAPS),
@@ -489,9 +634,9 @@ def test_a_failed_refit_leaves_the_estimator_unfitted(estimator, bad_params, bad
 
 
 CONVPOOL_FAILING_REFITS = [
-    (CP(C(filters="seed"), P()), {"pool__pool_size": 9}, IMAGES),
-    (CP(C(filters="seed", padding="valid"), P()), {}, RNG.rand(3, 2, 2)),
-    (CP(C(filters="seed"), P()), {"batch_size": 0}, IMAGES),
+    (CP(C(filters="tutorial"), P()), {"pool__pool_size": 9}, IMAGES),
+    (CP(C(filters="tutorial", padding="valid"), P()), {}, RNG.rand(3, 2, 2)),
+    (CP(C(filters="tutorial"), P()), {"batch_size": 0}, IMAGES),
 ]
 
 
@@ -510,7 +655,7 @@ def test_a_failed_pipeline_refit_gives_no_partial_predictions():
     X, y = IMAGES.reshape(4, -1), np.array([0, 1, 0, 1])
     pipe = Pipeline(
         [
-            ("conv", C(filters="seed", image_shape=(6, 6))),
+            ("conv", C(filters="tutorial", image_shape=(6, 6))),
             ("pool", P()),
             ("clf", LogisticRegression()),
         ]
@@ -530,7 +675,7 @@ def test_a_failed_first_fit_leaves_nothing():
 
 
 def test_transform_errors_leave_the_fit_alone():
-    conv = C(filters="seed").fit(IMAGES)
+    conv = C(filters="tutorial").fit(IMAGES)
     before = conv.transform(IMAGES)
     with pytest.raises(ValueError):
         conv.transform(np.full_like(IMAGES, np.nan))
@@ -546,6 +691,8 @@ SECTIONS = [
     ("PoolTransformer: X", POOL_ARRAYS),
     ("ConvPool: parameters", CONVPOOL_PARAMETERS),
     ("ConvPool: X", CONVPOOL_ARRAYS),
+    ("skconv.filters", FILTERS_PARAMETERS),
+    ("Command line: python -m skconv", COMMAND_LINE),
 ]
 
 
@@ -600,7 +747,7 @@ def test_the_docs_table_is_this_table():
 
 def test_a_fitted_shape_that_does_not_match_the_width_is_a_value_error():
     """Only a corrupted or half-refitted state gets here; it must still read as an error."""
-    conv = C(filters="seed", image_shape=(1, 36)).fit(IMAGES.reshape(4, -1))  # one-row images
+    conv = C(filters="tutorial", image_shape=(1, 36)).fit(IMAGES.reshape(4, -1))  # one-row images
     conv.image_shape_ = (5, 5, 1)  # not the (1, 36, 1) that fit found
     with pytest.raises(
         ValueError, match=r"X has 36 features but image_shape \(5, 5, 1\) needs 25"

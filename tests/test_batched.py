@@ -98,7 +98,7 @@ def test_output_dtype_is_the_transformers_own():
 
 def test_image_stacks_pass_through_as_rows():
     images = np.random.RandomState(0).rand(30, 8, 8)
-    conv = ConvFeatureExtractor("seed")
+    conv = ConvFeatureExtractor("tutorial")
     maps = BatchedTransformer(conv, batch_size=4).fit_transform(images)
     np.testing.assert_array_equal(maps, clone(conv).fit(images).transform(images))
     assert maps.shape == (30, 8, 8, 3)

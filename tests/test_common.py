@@ -21,7 +21,7 @@ from skconv._base import SkconvTransformer
 
 ESTIMATORS = [
     ConvFeatureExtractor(),
-    ConvFeatureExtractor(filters="seed", normalize=True),
+    ConvFeatureExtractor(filters="tutorial", normalize=True),
     ConvFeatureExtractor(filters="kmeans", n_filters=4, kernel_size=3, random_state=0),
     ConvFeatureExtractor(filters="pca", n_filters=2, kernel_size=3),
     ConvFeatureExtractor(filters="random", activation="crelu", random_state=0),
@@ -68,7 +68,7 @@ FLAT_OUTPUT_CHECKS = [
 # The checks' 2-D X are one-row images, hence the pipeline's one-row window.
 FLAT_OUTPUT_ESTIMATORS = [e for e in ESTIMATORS if isinstance(e, (PoolTransformer, ConvPool))]
 FLAT_OUTPUT_ESTIMATORS.append(
-    make_pipeline(ConvFeatureExtractor(filters="seed"), PoolTransformer((1, 2)))
+    make_pipeline(ConvFeatureExtractor(filters="tutorial"), PoolTransformer((1, 2)))
 )
 
 

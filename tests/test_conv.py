@@ -9,7 +9,7 @@ from scipy.signal import correlate2d
 from sklearn.base import clone
 
 from skconv import ConvFeatureExtractor
-from skconv.filters import gabor_bank, seed_bank
+from skconv.filters import gabor_bank, tutorial_bank
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def test_default_bank_is_gabor(images):
 
 
 def test_seed_preset_is_the_tutorial_bank(images):
-    conv = ConvFeatureExtractor(filters="seed").fit(images)
-    np.testing.assert_array_equal(conv.filters_, seed_bank())
+    conv = ConvFeatureExtractor(filters="tutorial").fit(images)
+    np.testing.assert_array_equal(conv.filters_, tutorial_bank())
     assert conv.filters_.shape == (3, 3, 3)
     np.testing.assert_array_equal(conv.filters_[1], [[-1, 1, -1]] * 3)
     np.testing.assert_array_equal(conv.filters_[2], [[-1, -1, 1], [-1, 1, -1], [1, -1, -1]])
@@ -32,9 +32,9 @@ def test_seed_preset_is_the_tutorial_bank(images):
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
 def test_normalized_relu_maps_match_the_tutorial_formula(images, padding):
-    conv = ConvFeatureExtractor(filters="seed", padding=padding, normalize=True)
+    conv = ConvFeatureExtractor(filters="tutorial", padding=padding, normalize=True)
     maps = conv.fit_transform(images)
-    for k, kernel in enumerate(seed_bank()):
+    for k, kernel in enumerate(tutorial_bank()):
         expected = np.maximum(correlate2d(images[2], kernel, mode=padding) / 9, 0)
         np.testing.assert_allclose(maps[2, :, :, k], expected)
 
@@ -60,11 +60,11 @@ def test_layouts_agree_and_n_features_in_is_the_pixel_count(images):
 
 def test_two_dimensional_x_without_image_shape_is_one_row_images():
     X = np.random.RandomState(1).randn(5, 7)
-    conv = ConvFeatureExtractor(filters="seed", activation=None).fit(X)
+    conv = ConvFeatureExtractor(filters="tutorial", activation=None).fit(X)
     maps = conv.transform(X)
     assert conv.image_shape_ == (1, 7, 1)
     assert maps.shape == (5, 1, 7, 3)
-    expected = correlate2d(X[3][None], seed_bank()[2], mode="same")
+    expected = correlate2d(X[3][None], tutorial_bank()[2], mode="same")
     np.testing.assert_allclose(maps[3, :, :, 2], expected)
 
 
@@ -114,7 +114,7 @@ def test_the_tutorial_walk_through():
     )
     from skconv import PoolTransformer
 
-    conv = ConvFeatureExtractor(filters="seed", padding="valid", normalize=True)
+    conv = ConvFeatureExtractor(filters="tutorial", padding="valid", normalize=True)
     maps = conv.fit_transform(nine[None])
     assert maps.shape == (1, 5, 3, 3)
     pooled = PoolTransformer(pool_size=2, stride=1, flatten=False).fit_transform(maps)
@@ -219,7 +219,7 @@ def test_normalize_divides_by_the_element_count_of_a_full_kernel():
 
 
 PRESET_PARAMS = {
-    "seed": {},
+    "tutorial": {},
     "edges": {},
     "gabor": {"n_filters": 4, "kernel_size": 5},
     "random": {"n_filters": 5, "kernel_size": (3, 2)},
@@ -318,16 +318,16 @@ def test_sized_presets_take_n_filters_and_kernel_size():
 )
 def test_the_documented_dtype_rule(images, dtype, expected):
     X = (images * 200).astype(dtype)
-    maps = ConvFeatureExtractor(filters="seed").fit_transform(X)
+    maps = ConvFeatureExtractor(filters="tutorial").fit_transform(X)
     assert maps.dtype == expected and maps.dtype.isnative
-    exact = ConvFeatureExtractor(filters="seed").fit_transform(X.astype(np.float64))
+    exact = ConvFeatureExtractor(filters="tutorial").fit_transform(X.astype(np.float64))
     # float32 maps carry float32 rounding of sums of up to 9 products of values up to 200.
     tolerance = 1e-3 if expected == np.float32 else 1e-9
     np.testing.assert_allclose(maps, exact, rtol=0, atol=tolerance)
 
 
 def test_set_params_after_fit_needs_a_refit_unless_it_changes_no_output(images):
-    conv = ConvFeatureExtractor(filters="seed").fit(images)
+    conv = ConvFeatureExtractor(filters="tutorial").fit(images)
     maps = conv.transform(images)
     conv.set_params(n_jobs=2, verbose=0)  # how the work runs, not what it gives
     np.testing.assert_array_equal(conv.transform(images), maps)
@@ -361,7 +361,7 @@ def test_verbose_reports_batches_and_changes_no_maps(capsys):
 
 
 def test_huge_finite_pixels_are_an_overflow_error_not_inf(images):
-    conv = ConvFeatureExtractor(filters="seed").fit(images)
+    conv = ConvFeatureExtractor(filters="tutorial").fit(images)
     with pytest.raises(ValueError, match="overflows float64"):
         conv.transform(np.full_like(images, 1e308))
     # Large but safe pixels are convolved as usual, with no check of the maps.
@@ -372,8 +372,8 @@ def test_huge_finite_pixels_are_an_overflow_error_not_inf(images):
 def test_a_square_width_without_image_shape_warns_and_names_the_fix():
     X = np.random.RandomState(0).rand(3, 784)
     with pytest.warns(UserWarning, match=r"set image_shape=\(28, 28\)"):
-        ConvFeatureExtractor(filters="seed").fit(X)
+        ConvFeatureExtractor(filters="tutorial").fit(X)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ConvFeatureExtractor(filters="seed", image_shape=(1, 784)).fit(X)
-        ConvFeatureExtractor(filters="seed").fit(X[:, :783])
+        ConvFeatureExtractor(filters="tutorial", image_shape=(1, 784)).fit(X)
+        ConvFeatureExtractor(filters="tutorial").fit(X[:, :783])

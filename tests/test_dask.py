@@ -52,7 +52,7 @@ def digits():
 def make_pipeline():
     return Pipeline(
         [
-            ("conv", ConvFeatureExtractor(filters="seed", image_shape=(8, 8))),
+            ("conv", ConvFeatureExtractor(filters="tutorial", image_shape=(8, 8))),
             ("pool", PoolTransformer()),
             ("clf", RidgeClassifier()),
         ]
@@ -60,7 +60,7 @@ def make_pipeline():
 
 
 GRID = {
-    "conv__filters": ["seed", np.random.RandomState(0).randn(4, 2, 3)],
+    "conv__filters": ["tutorial", np.random.RandomState(0).randn(4, 2, 3)],
     "conv__padding": ["same", "valid"],
     "pool__pool_size": [2, None],
 }

@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -114,15 +116,36 @@ def test_patch_larger_than_images_names_patch_shape():
         extract_patches(images, (2, 6), max_patches=3, rng=np.random.RandomState(0))
 
 
-@pytest.mark.parametrize("patch_shape", [3, (3,), (0, 2), (2.0, 2), (True, 2), "ab"])
-def test_bad_patch_shape_is_rejected(patch_shape):
-    with pytest.raises(ValueError, match="patch_shape"):
+@pytest.mark.parametrize(
+    ("patch_shape", "error"),
+    [
+        ((3,), TypeError),
+        ((2.0, 2), TypeError),
+        ((True, 2), TypeError),
+        ("ab", TypeError),
+        ((0, 2), ValueError),
+        (0, ValueError),
+    ],
+)
+def test_bad_patch_shape_is_rejected(patch_shape, error):
+    with pytest.raises(error, match=r"^patch_shape must be"):
         extract_patches(np.zeros((1, 5, 5, 1)), patch_shape, max_patches=3, rng=None)
 
 
-@pytest.mark.parametrize("max_patches", [0, -1, 2.5, True])
-def test_bad_max_patches_is_rejected(max_patches):
-    with pytest.raises(ValueError, match="max_patches"):
+def test_an_int_patch_shape_is_square():
+    images = np.random.RandomState(0).rand(1, 5, 5, 1)
+    np.testing.assert_array_equal(
+        extract_patches(images, 3, max_patches=None, rng=None),
+        extract_patches(images, (3, 3), max_patches=None, rng=None),
+    )
+
+
+@pytest.mark.parametrize(
+    ("max_patches", "error"),
+    [(0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)],
+)
+def test_bad_max_patches_is_rejected(max_patches, error):
+    with pytest.raises(error, match=r"^max_patches must be"):
         extract_patches(np.zeros((1, 5, 5, 1)), (2, 2), max_patches=max_patches, rng=None)
 
 
@@ -165,3 +188,51 @@ def test_normalize_patches_dtypes_and_flat_patches():
 def test_normalize_patches_rejects_bad_contrast_eps(contrast_eps):
     with pytest.raises(ValueError, match="contrast_eps"):
         normalize_patches(np.ones((2, 2, 2, 1)), contrast_eps=contrast_eps)
+
+
+@pytest.mark.parametrize("max_patches", [5, 60, None])
+@pytest.mark.parametrize("padding", [((1, 1), (2, 2)), ((0, 2), (1, 0)), ((0, 0), (0, 0))])
+def test_padded_windows_of_a_subset_equal_those_of_the_padded_subset(padding, max_patches):
+    images = distinct_images((6, 5, 4, 2)) + 1  # no zero pixel: padding must show as 0
+    subset = np.array([0, 2, 5])
+    expected = extract_patches(
+        np.pad(images[subset], ((0, 0), *padding, (0, 0))),
+        (3, 3),
+        max_patches=max_patches,
+        rng=np.random.RandomState(0),
+    )
+    patches = extract_patches(
+        images,
+        (3, 3),
+        max_patches=max_patches,
+        rng=np.random.RandomState(0),
+        padding=padding,
+        image_indices=subset,
+    )
+    np.testing.assert_array_equal(patches, expected)
+    assert patches.dtype == images.dtype
+
+
+def test_sampling_reads_only_the_windows_it_samples():
+    # 40 images of 256x256 float32 (10 MiB): padding them, or copying the subset sampled
+    # from, would need that much again; the patches are 100 kB.
+    images = np.random.RandomState(0).rand(40, 256, 256, 1).astype(np.float32)
+    n_patches, kernel = 1000, (5, 5)
+    padding = ((2, 2), (2, 2))
+    subset = np.arange(0, 40, 2)
+    tracemalloc.start()
+    try:
+        patches = extract_patches(
+            images,
+            kernel,
+            max_patches=n_patches,
+            rng=np.random.RandomState(0),
+            padding=padding,
+            image_indices=subset,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    one_image = images[0].nbytes
+    # Measured 311 kB: the patches, then per kernel row its indices and gathered values.
+    assert peak <= 2 * patches.nbytes + one_image

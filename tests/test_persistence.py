@@ -35,7 +35,7 @@ def digits():
 def conv_configurations():
     colour_bank = np.random.RandomState(1).randn(2, 3, 3, 3)
     return [
-        ("seed", {"filters": "seed"}),
+        ("tutorial", {"filters": "tutorial"}),
         ("gabor", {"filters": "gabor", "n_filters": 4, "kernel_size": 5}),
         ("edges", {"filters": "edges"}),
         ("random-crelu", {"filters": "random", "activation": "crelu", "random_state": 0}),
@@ -69,7 +69,7 @@ def fitted_pipelines(X, y):
         if params["image_shape"] == (8, 8, 3):
             data = np.repeat(X, 3, axis=1).reshape(len(X), 8, 8, 3).reshape(len(X), -1)
         models.append((f"conv-{name}", ConvFeatureExtractor(**params).fit(data), data))
-    maps = ConvFeatureExtractor(filters="seed", image_shape=(8, 8)).fit_transform(X)
+    maps = ConvFeatureExtractor(filters="tutorial", image_shape=(8, 8)).fit_transform(X)
     for name, params in pool_configurations():
         models.append((f"pool-{name}", PoolTransformer(**params).fit(maps), maps))
     convpool = ConvPool(
@@ -83,7 +83,7 @@ def fitted_pipelines(X, y):
     models.append(("convpool", convpool.fit(images), images))
     pipeline = Pipeline(
         [
-            ("conv", ConvFeatureExtractor(filters="seed", image_shape=(8, 8))),
+            ("conv", ConvFeatureExtractor(filters="tutorial", image_shape=(8, 8))),
             ("pool", PoolTransformer(mode="avg")),
             ("scale", StandardScaler()),
             ("clf", LogisticRegression(max_iter=300)),
@@ -223,7 +223,7 @@ def test_a_model_saved_by_the_same_version_loads_silently(models, how, tmp_path,
 @pytest.mark.parametrize("how", ["pickle", "skops"])
 def test_a_state_without_a_version_warns_as_older(how, tmp_path, monkeypatch):
     """Edit the pickled state as an older skconv (with no version field) would have saved it."""
-    conv = ConvFeatureExtractor(filters="seed").fit(np.ones((2, 5, 5)))
+    conv = ConvFeatureExtractor(filters="tutorial").fit(np.ones((2, 5, 5)))
     monkeypatch.setattr(
         ConvFeatureExtractor,
         "__getstate__",

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer  # noqa: E402
-from skconv.filters import seed_bank  # noqa: E402
+from skconv.filters import tutorial_bank  # noqa: E402
 from skconv.plotting import (  # noqa: E402
     plot_feature_importance,
     plot_feature_maps,
@@ -38,8 +38,8 @@ def visible_axes(fig):
 
 
 def test_plot_filters_draws_one_tile_per_kernel_with_its_values():
-    bank = seed_bank()
-    fig = plot_filters(bank, n_cols=2, title="seed")
+    bank = tutorial_bank()
+    fig = plot_filters(bank, n_cols=2, title="tutorial")
     assert isinstance(fig, Figure)
     axes = visible_axes(fig)
     assert len(axes) == 3
@@ -49,11 +49,11 @@ def test_plot_filters_draws_one_tile_per_kernel_with_its_values():
         low, high = ax.images[0].get_clim()
         assert low == -high == -np.abs(kernel).max()
     assert [ax.get_title() for ax in axes] == ["f0", "f1", "f2"]
-    assert fig.get_suptitle() == "seed"
+    assert fig.get_suptitle() == "tutorial"
 
 
 def test_plot_filters_takes_a_fitted_extractor_and_titles():
-    conv = ConvFeatureExtractor(filters="seed").fit(np.zeros((2, 5, 5)))
+    conv = ConvFeatureExtractor(filters="tutorial").fit(np.zeros((2, 5, 5)))
     fig = plot_filters(conv, titles=["box", "vertical", "diagonal"])
     assert [ax.get_title() for ax in visible_axes(fig)] == ["box", "vertical", "diagonal"]
 
@@ -70,13 +70,13 @@ def test_plot_filters_draws_three_channel_kernels_as_rgb_in_unit_range():
 
 
 def test_plot_filters_squeezes_one_channel_full_kernels():
-    bank = seed_bank()[..., None]
+    bank = tutorial_bank()[..., None]
     fig = plot_filters(bank)
     np.testing.assert_array_equal(visible_axes(fig)[1].images[0].get_array(), bank[1, ..., 0])
 
 
 def test_plot_filters_does_not_modify_the_bank():
-    bank = seed_bank()
+    bank = tutorial_bank()
     before = bank.copy()
     plot_filters(bank)
     np.testing.assert_array_equal(bank, before)
@@ -98,14 +98,14 @@ def test_plot_filters_refuses_bad_banks_saying_what_to_pass(bank, message):
 
 def test_plot_filters_refuses_titles_of_the_wrong_length_and_bad_n_cols():
     with pytest.raises(ValueError, match="titles has 2 entries but there are 3 filters"):
-        plot_filters(seed_bank(), titles=["a", "b"])
+        plot_filters(tutorial_bank(), titles=["a", "b"])
     with pytest.raises(ValueError, match="n_cols must be a positive int"):
-        plot_filters(seed_bank(), n_cols=0)
+        plot_filters(tutorial_bank(), n_cols=0)
 
 
 def test_plot_feature_maps_draws_the_chosen_sample_after_its_image():
     images = np.random.RandomState(1).rand(3, 7, 5)
-    maps = ConvFeatureExtractor(filters="seed", padding="valid").fit_transform(images)
+    maps = ConvFeatureExtractor(filters="tutorial", padding="valid").fit_transform(images)
     fig = plot_feature_maps(maps, sample=2, image=images[2], n_cols=4)
     axes = visible_axes(fig)
     assert [ax.get_title() for ax in axes] == ["image", "map 0", "map 1", "map 2"]
@@ -155,7 +155,7 @@ def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     reloaded = importlib.reload(skconv.plotting)
     with pytest.raises(ImportError, match=r'pip install "skconv\[plot\]"'):
-        reloaded.plot_filters(seed_bank())
+        reloaded.plot_filters(tutorial_bank())
     with pytest.raises(ImportError, match=r'pip install "skconv\[plot\]"'):
         reloaded.plot_feature_maps(np.zeros((3, 3, 1)))
     with pytest.raises(ImportError, match=r'pip install "skconv\[plot\]"'):
@@ -165,7 +165,7 @@ def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
 def test_both_draw_into_subfigures_of_one_picture(tmp_path):
     fig = plt.figure(figsize=(6, 3))
     left, right = fig.subfigures(1, 2)
-    bank = seed_bank()
+    bank = tutorial_bank()
     maps = np.random.RandomState(5).rand(5, 3, 3)
     assert plot_filters(bank, figure=left, title="filters") is left
     assert plot_feature_maps(maps, figure=right, n_cols=3) is right
@@ -177,7 +177,7 @@ def test_both_draw_into_subfigures_of_one_picture(tmp_path):
 
 def test_figure_must_be_a_matplotlib_figure():
     with pytest.raises(TypeError, match="figure must be a matplotlib Figure or SubFigure"):
-        plot_filters(seed_bank(), figure="new")
+        plot_filters(tutorial_bank(), figure="new")
 
 
 # plot_feature_importance
@@ -223,7 +223,7 @@ def test_importance_heatmaps_and_bars_are_the_coefficient_sums():
 
 def test_importance_reads_a_pipeline_with_conv_pool_and_draws_the_crelu_bank(digits):
     X, y = digits
-    conv = ConvFeatureExtractor("seed", image_shape=(8, 8), activation="crelu")
+    conv = ConvFeatureExtractor("tutorial", image_shape=(8, 8), activation="crelu")
     model = make_pipeline(
         ConvPool(conv, PoolTransformer(2)), StandardScaler(), LogisticRegression(max_iter=300)
     ).fit(X, y)
@@ -237,7 +237,7 @@ def test_importance_reads_a_pipeline_with_conv_pool_and_draws_the_crelu_bank(dig
         np.testing.assert_allclose(bar_heights(bars[k]), grid[k].sum(axis=(0, 1)))
     [strip_ax] = [ax for ax in fig.axes if ax.get_title() == "filters (one per map)"]
     strip = np.asarray(strip_ax.images[0].get_array())
-    bank = seed_bank()
+    bank = tutorial_bank()
     expected = np.concatenate([bank, -bank])  # map 3 + f is relu(-response of filter f)
     for m in range(6):
         tile = strip[:, 4 * m : 4 * m + 3]
@@ -251,7 +251,7 @@ def test_importance_reads_a_pipeline_with_conv_pool_and_draws_the_crelu_bank(dig
 def test_importance_finds_the_bank_in_separate_conv_and_pool_steps(digits):
     X, y = digits
     model = make_pipeline(
-        ConvFeatureExtractor("seed", image_shape=(8, 8)),
+        ConvFeatureExtractor("tutorial", image_shape=(8, 8)),
         PoolTransformer(4),
         StandardScaler(),
         LogisticRegression(max_iter=300),
@@ -268,7 +268,7 @@ def test_importance_finds_the_bank_in_separate_conv_and_pool_steps(digits):
 def test_importance_draws_no_filters_for_a_second_layer_whose_kernels_span_maps(digits):
     X, y = digits
     model = make_pipeline(
-        ConvFeatureExtractor("seed", image_shape=(8, 8)),
+        ConvFeatureExtractor("tutorial", image_shape=(8, 8)),
         PoolTransformer(2, flatten=False),
         ConvFeatureExtractor("random", n_filters=4, random_state=0),  # kernels of 3 maps
         PoolTransformer(2),
@@ -283,7 +283,7 @@ def test_importance_draws_no_filters_for_a_second_layer_whose_kernels_span_maps(
 
 def test_importance_draws_permutation_importances_signed(digits):
     X, y = digits
-    features = ConvPool(ConvFeatureExtractor("seed", image_shape=(8, 8)), PoolTransformer(4))
+    features = ConvPool(ConvFeatureExtractor("tutorial", image_shape=(8, 8)), PoolTransformer(4))
     Z = features.fit_transform(X)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(Z, y)
     result = permutation_importance(model, Z, y, n_repeats=2, random_state=0)

@@ -39,7 +39,7 @@ def test_two_layer_pipeline_on_digits():
 def test_second_layer_sums_over_the_first_layers_maps():
     rng = np.random.RandomState(0)
     images = rng.rand(3, 10, 10)
-    layer1 = ConvFeatureExtractor(filters="seed", padding="valid").fit(images)
+    layer1 = ConvFeatureExtractor(filters="tutorial", padding="valid").fit(images)
     maps = PoolTransformer(flatten=False).fit_transform(layer1.transform(images))
     bank = rng.randn(2, 3, 3, 3)
     layer2 = ConvFeatureExtractor(filters=bank, padding="valid", activation=None).fit(maps)

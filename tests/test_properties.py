@@ -228,7 +228,7 @@ def convpool_cases(draw):
 # --- properties -------------------------------------------------------------------------------
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=120, **SETTINGS)
 @given(case=conv_cases())
 def test_conv_matches_scipy_with_documented_shape_and_untouched_input(case):
     images, bank = case["images"], case["bank"]
@@ -273,7 +273,7 @@ def test_conv_matches_scipy_with_documented_shape_and_untouched_input(case):
     np.testing.assert_array_equal(bank, bank_before)
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=120, **SETTINGS)
 @given(case=pool_cases())
 def test_pool_matches_loops_with_documented_shape_and_untouched_input(case):
     maps = case["maps"]
@@ -308,7 +308,7 @@ def test_pool_matches_loops_with_documented_shape_and_untouched_input(case):
 
 
 @pytest.mark.reproducibility
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=60, **SETTINGS)
 @given(case=convpool_cases())
 def test_convpool_matches_the_references_in_any_batch_size(case):
     images, bank = case["images"], case["bank"]
@@ -348,7 +348,7 @@ def test_convpool_matches_the_references_in_any_batch_size(case):
     np.testing.assert_array_equal(features, unstreamed)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=50, **SETTINGS)
 @given(
     maps=st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 3), DTYPES).flatmap(
         lambda s: array_of((2, s[0], s[1], s[2]), s[3])
@@ -365,7 +365,7 @@ def test_grid_pooling_matches_regions_by_loops(maps, grid, mode):
     np.testing.assert_allclose(pooled, expected, rtol=0, atol=tolerance)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=50, **SETTINGS)
 @given(
     rows=st.integers(1, 3),
     length=st.integers(1, 12),
@@ -390,7 +390,7 @@ def test_two_dimensional_x_without_image_shape_pools_along_the_row(
     np.testing.assert_allclose(pooled, expected, rtol=0, atol=tolerance)
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=30, **SETTINGS)
 @given(case=conv_cases())
 def test_conv_layouts_agree_bitwise(case):
     """A stack, its (n, H, W, 1) form and its flat form with image_shape give the same maps."""

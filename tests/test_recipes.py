@@ -25,6 +25,7 @@ def _small(**params):
     model = fashion_mnist_pipeline(n_components=60, **params)
     return model.set_params(
         features__transformer__convpool__conv__n_filters=8,
+        features__transformer__convpool__conv__n_patches=2000,
         features__transformer__pca__n_components=20,
     )
 

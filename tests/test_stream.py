@@ -23,7 +23,9 @@ STEPS = [
         PoolTransformer(3, stride=1, mode="avg", padding=1),
     ),
     (
-        ConvFeatureExtractor(filters="kmeans", n_filters=5, kernel_size=3, random_state=0),
+        ConvFeatureExtractor(
+            filters="kmeans", n_filters=5, kernel_size=3, n_patches=500, random_state=0
+        ),
         PoolTransformer(grid=2),
     ),
     (

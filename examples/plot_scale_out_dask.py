@@ -13,7 +13,7 @@ linear classifier learns block by block (``SGDClassifier.partial_fit``) while on
 are in flight. Memory stays flat however many images go through. On a real cluster only the
 line that makes the ``Client`` changes: ``Client("tcp://scheduler:8786")``.
 
-This needs the ``dask`` extra: ``pip install "skconv[dask,plot]"``.
+This needs the ``dask`` extra: ``pip install ".[dask,plot]"`` from a clone of skconv.
 """
 
 # %%

@@ -1,7 +1,8 @@
 """Draw filter banks and feature maps with matplotlib (the optional ``plot`` extra).
 
 matplotlib is imported only when a function here is called, so ``import skconv`` and
-``import skconv.plotting`` work without it. Install it with ``pip install "skconv[plot]"``.
+``import skconv.plotting`` work without it. Install it with ``pip install matplotlib``, or
+the ``plot`` extra from a clone of skconv, ``pip install ".[plot]"``.
 
 Both functions draw through :mod:`matplotlib.pyplot` (so notebooks and sphinx-gallery show the
 figure) and return the :class:`~matplotlib.figure.Figure`, to save with ``fig.savefig(path)``
@@ -19,7 +20,7 @@ __all__ = ["plot_feature_importance", "plot_feature_maps", "plot_filters"]
 
 _INSTALL_HINT = (
     "skconv.plotting needs matplotlib, which is optional: install it with "
-    'pip install "skconv[plot]" (or pip install matplotlib).'
+    'pip install matplotlib (or, from a clone of skconv, pip install ".[plot]").'
 )
 
 

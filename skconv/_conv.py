@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from numbers import Integral
 
 import numpy as np
@@ -97,6 +98,8 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
         Progress on stdout. With ``verbose >= 1`` :meth:`transform` convolves the images in
         batches of about 64 MiB of maps and prints batches done, images per second and time
         left (about ten lines; every batch with ``verbose >= 2``). The maps are the same.
+        :meth:`fit` of a learned bank (``"kmeans"``, ``"pca"``) reports the patches it
+        sampled, the filters learned and the time taken.
 
     Attributes
     ----------
@@ -457,7 +460,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             if len(images) > self.n_patches:
                 picked = random_state.choice(len(images), self.n_patches, replace=False)
                 subset = np.sort(picked)
-            return extract_patches(
+            patches = extract_patches(
                 images,
                 kernel_size,
                 max_patches=self.n_patches,
@@ -465,8 +468,12 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
                 padding=pads,
                 image_indices=subset,
             )
+            n_sampled.append(len(patches))
+            return patches
 
-        return build_bank(
+        n_sampled: list[int] = []  # filled only by the learned presets
+        started = time.perf_counter()
+        parts = build_bank(
             self.filters,
             n_filters=self.n_filters,
             kernel_size=self.kernel_size,
@@ -474,6 +481,14 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             random_state=random_state,
             sample_patches=sample_patches,
         )
+        if self.verbose and n_sampled:
+            print(
+                f"[{type(self).__name__}] learned {len(parts.filters)} filters of "
+                f"{parts.filters.shape[1]}x{parts.filters.shape[2]} from {n_sampled[0]} "
+                f"patches in {time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
+        return parts
 
 
 def _check_bank(filters, n_channels) -> np.ndarray:

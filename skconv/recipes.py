@@ -71,9 +71,9 @@ def fashion_mnist_pipeline(
     random_state : int, RandomState instance or None, default=0
         Seeds the k-means bank, the rows the features are fitted on, PCA and the landmarks.
     verbose : int, default=0
-        ``1`` or more: the pipeline reports each step's time, and the batched features and
-        the classifier's fit their progress (batches done, rows per second, time left), on
-        stdout.
+        ``1`` or more: the pipeline reports each step's time, the bank what it learned, and
+        the batched features and the classifier's fit their progress (batches done, rows per
+        second, time left), on stdout.
 
     Returns
     -------
@@ -119,6 +119,7 @@ def fashion_mnist_pipeline(
         activation="crelu",
         n_jobs=n_jobs,
         random_state=random_state,
+        verbose=verbose,
     )
     features = make_pipeline(
         FunctionTransformer(_as_float32),

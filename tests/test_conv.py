@@ -360,6 +360,22 @@ def test_verbose_reports_batches_and_changes_no_maps(capsys):
         assert re.fullmatch(pattern + r"\d+ images/s, \d+\.\d s left", line), line
 
 
+@pytest.mark.parametrize("preset", ["kmeans", "pca"])
+def test_verbose_fit_of_a_learned_bank_reports_patches_filters_and_time(preset, capsys):
+    images = np.random.RandomState(0).rand(30, 12, 12)
+    ConvFeatureExtractor(preset, n_filters=4, n_patches=500, random_state=0).fit(images)
+    assert capsys.readouterr().out == ""
+    ConvFeatureExtractor(preset, n_filters=4, n_patches=500, verbose=1, random_state=0).fit(images)
+    line = capsys.readouterr().out.strip()
+    pattern = r"\[ConvFeatureExtractor\] learned 4 filters of 5x5 from 500 patches in \d+\.\d s"
+    assert re.fullmatch(pattern, line), line
+
+
+def test_verbose_fit_of_a_fixed_bank_prints_nothing(capsys):
+    ConvFeatureExtractor("gabor", verbose=1).fit(np.zeros((2, 8, 8)))
+    assert capsys.readouterr().out == ""
+
+
 def test_huge_finite_pixels_are_an_overflow_error_not_inf(images):
     conv = ConvFeatureExtractor(filters="tutorial").fit(images)
     with pytest.raises(ValueError, match="overflows float64"):

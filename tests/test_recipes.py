@@ -101,6 +101,7 @@ def test_verbose_reports_steps_and_batches(images_and_labels, capsys):
     images, labels = images_and_labels
     _small(verbose=1).fit(images, labels)
     captured = capsys.readouterr()
+    assert "[ConvFeatureExtractor] learned 8 filters of 5x5 from 2000 patches" in captured.out
     assert "[BatchedTransformer] batch " in captured.out
     assert "[NystroemRidgeClassifier] batch " in captured.out
     assert "Processing features" in captured.out

@@ -246,7 +246,10 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
 
 def _inverse_sqrt_psd(kernel):
     """``kernel ** -1/2`` of a symmetric PSD matrix, eigenvalues clipped below at 1e-12."""
-    eigenvalues, eigenvectors = linalg.eigh(kernel, overwrite_a=True)
+    # Divide and conquer ("evd"), as the SVD of sklearn's Nystroem (gesdd): on the recipe's
+    # 6,000 Fashion-MNIST landmarks it took 16 s where the default ("evr") took 129 s, the
+    # kernel's many tiny, clustered eigenvalues being the slow case of the default.
+    eigenvalues, eigenvectors = linalg.eigh(kernel, overwrite_a=True, driver="evd")
     scaled = eigenvectors / np.sqrt(np.maximum(eigenvalues, 1e-12))
     # U S^-1/2 U^T, as sklearn's Nystroem writes U / sqrt(S) @ V (here V = U^T, the matrix
     # being symmetric), so both map a row x to K(x, landmarks) @ normalization_.

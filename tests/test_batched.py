@@ -1,57 +1,18 @@
-"""BatchedTransformer: sklearn compliance, batch-size independence, dtype, memory, subsets."""
+"""BatchedTransformer: batch-size independence, dtype, memory, subsets (its common checks are
+in test_common)."""
 
 import tracemalloc
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.decomposition import PCA
 from sklearn.feature_selection import SelectKBest, f_classif
 from sklearn.kernel_approximation import Nystroem
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-from sklearn.utils.estimator_checks import (
-    check_dataframe_column_names_consistency,
-    check_param_validation,
-    check_set_output_transform,
-    check_set_output_transform_pandas,
-    check_transformer_get_feature_names_out,
-    check_transformer_get_feature_names_out_pandas,
-    parametrize_with_checks,
-)
 
 from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
 from skconv._batched import BatchedTransformer
-
-
-@parametrize_with_checks(
-    [
-        BatchedTransformer(StandardScaler()),
-        BatchedTransformer(PCA(n_components=1), batch_size=3),
-        BatchedTransformer(StandardScaler(), batch_size=2, max_fit_samples=5, random_state=0),
-    ]
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
-# Checks the generator leaves out; they apply here, the output being flat 2-D columns.
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_param_validation,
-        check_transformer_get_feature_names_out,
-        check_transformer_get_feature_names_out_pandas,
-        check_set_output_transform,
-        check_set_output_transform_pandas,
-        check_dataframe_column_names_consistency,
-    ],
-)
-# check_set_output_transform_pandas mixes DataFrames and arrays on purpose, and the feature
-# name warnings that follow are sklearn's own (StandardScaler alone gives them too).
-@pytest.mark.filterwarnings("ignore:X (does not have valid|has) feature names:UserWarning")
-def test_checks_left_out_by_the_generator(check):
-    check("BatchedTransformer", BatchedTransformer(StandardScaler(), batch_size=4))
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 64, 1000])

@@ -5,7 +5,9 @@ that it stays empty, and a check listed there without failing makes the run fail
 """
 
 import pytest
+from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     check_param_validation,
@@ -16,7 +18,13 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
+from skconv import (
+    BatchedTransformer,
+    ConvFeatureExtractor,
+    ConvPool,
+    NystroemRidgeClassifier,
+    PoolTransformer,
+)
 from skconv._base import SkconvTransformer
 
 ESTIMATORS = [
@@ -35,6 +43,12 @@ ESTIMATORS = [
         PoolTransformer(3, stride=1, mode="avg"),
         batch_size=1,
     ),
+    BatchedTransformer(StandardScaler()),
+    BatchedTransformer(PCA(n_components=1), batch_size=3),
+    BatchedTransformer(StandardScaler(), batch_size=2, max_fit_samples=5, random_state=0),
+    # 10 landmarks: the checks fit on as few as 10 samples, and more landmarks than samples
+    # warns.
+    NystroemRidgeClassifier(n_components=10, random_state=0),
 ]
 
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
@@ -63,13 +77,15 @@ FLAT_OUTPUT_CHECKS = [
 ]
 
 
-# Every estimator whose output is flat features: the pools, ConvPool, and a pipeline that
-# starts with ConvFeatureExtractor (whose own output is 4-D maps, which no DataFrame holds).
-# The checks' 2-D X are one-row images, hence the pipeline's one-row window.
+# Every transformer whose output is flat features: the pools, ConvPool, BatchedTransformer
+# (of a flat transformer), and a pipeline that starts with ConvFeatureExtractor (whose own
+# output is 4-D maps, which no DataFrame holds). The checks' 2-D X are one-row images, hence
+# the pipeline's one-row window.
 FLAT_OUTPUT_ESTIMATORS = [e for e in ESTIMATORS if isinstance(e, (PoolTransformer, ConvPool))]
-FLAT_OUTPUT_ESTIMATORS.append(
-    make_pipeline(ConvFeatureExtractor(filters="tutorial"), PoolTransformer((1, 2)))
-)
+FLAT_OUTPUT_ESTIMATORS += [
+    BatchedTransformer(StandardScaler(), batch_size=4),
+    make_pipeline(ConvFeatureExtractor(filters="tutorial"), PoolTransformer((1, 2))),
+]
 
 
 # The pandas checks fit on a DataFrame and transform an array (and the reverse) on purpose;
@@ -78,7 +94,8 @@ FLAT_OUTPUT_ESTIMATORS.append(
 @pytest.mark.parametrize("estimator", FLAT_OUTPUT_ESTIMATORS, ids=repr)
 @pytest.mark.parametrize("check", FLAT_OUTPUT_CHECKS, ids=lambda c: c.__name__)
 def test_flat_output_checks(estimator, check):
-    if check is check_set_output_transform_pandas and not isinstance(estimator, SkconvTransformer):
+    is_pipeline = not isinstance(estimator, (SkconvTransformer, BatchedTransformer))
+    if check is check_set_output_transform_pandas and is_pipeline:
         # The pipeline's DataFrame is right but has a fresh RangeIndex: the 4-D maps between
         # the steps cannot carry the input's index. Its columns are tested in test_stream.
         pytest.skip("a DataFrame's index does not survive the 4-D maps inside a pipeline")

@@ -6,21 +6,8 @@ import numpy as np
 import pytest
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import RidgeClassifier
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skconv._kernel_head import NystroemRidgeClassifier
-
-# Checks the estimator is expected to fail, with the reason: none.
-EXPECTED_FAILED_CHECKS: dict = {}
-
-
-# 10 landmarks: the checks fit on as few as 10 samples, and more landmarks than samples warns.
-@parametrize_with_checks(
-    [NystroemRidgeClassifier(n_components=10, random_state=0)],
-    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def _data(n_samples, n_classes, seed=0):

@@ -447,6 +447,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             bank = _check_bank(self.filters, n_channels)
             return BankParts(bank, np.zeros(bank.shape[0]), None)
         random_state = check_random_state(self.random_state)
+        n_sampled: list[int] = []  # filled by sample_patches, which only learned presets call
 
         def sample_patches(kernel_size):
             # Patches come from the images padded as transform pads them, so the bank learns
@@ -471,7 +472,6 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             n_sampled.append(len(patches))
             return patches
 
-        n_sampled: list[int] = []  # filled only by the learned presets
         started = time.perf_counter()
         parts = build_bank(
             self.filters,

@@ -1,6 +1,7 @@
-"""What the three estimators share beyond scikit-learn's BaseEstimator: tags, the ``n_jobs``
-constraint, versioned pickles, fits that either complete or leave the estimator unfitted, and
-a fitted state that :meth:`set_params` cannot silently contradict."""
+"""What every skconv estimator shares beyond scikit-learn's BaseEstimator: versioned pickles,
+fits that either complete or leave the estimator unfitted, a fitted state that
+:meth:`set_params` cannot silently contradict, the ``n_jobs`` constraint, and (for the
+transformers that take images) tags that say so."""
 
 from __future__ import annotations
 
@@ -39,24 +40,18 @@ class SkconvVersionWarning(UserWarning):
     """
 
 
-class SkconvTransformer(TransformerMixin, BaseEstimator):
-    """Base of skconv's estimators.
+class SkconvEstimator(BaseEstimator):
+    """Base of every skconv estimator, transformer or classifier.
 
-    - Tags: float32 and float64 are preserved, and image stacks (3-D and 4-D X) are accepted.
     - Pickles record skconv's version and warn (:class:`SkconvVersionWarning`) when another
       version loads them; pickle, joblib and ``skops.io`` all go through ``__getstate__`` /
       ``__setstate__``.
     - :meth:`_remember_fit_parameters` (end of ``fit``) and :meth:`_check_fit_parameters`
-      (start of ``transform``) make ``transform`` refuse to run when a parameter that changes the
-      output was set after ``fit``: the fitted state would no longer match the parameters.
-      Parameters in ``RUNTIME_PARAMETERS`` take effect without a refit.
+      (start of everything that uses the fitted state: ``transform``, ``predict``,
+      ``decision_function``) refuse to run when a parameter that changes the result was set
+      after ``fit``: the fitted state would no longer match the parameters. Parameters in
+      ``RUNTIME_PARAMETERS`` take effect without a refit.
     """
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.three_d_array = True
-        return tags
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -103,10 +98,21 @@ class SkconvTransformer(TransformerMixin, BaseEstimator):
             names = ", ".join(repr(key) for key in changed)
             raise ValueError(
                 f"{type(self).__name__} parameter(s) {names} changed since fit (set_params "
-                "after fit); transform uses only what fit resolved, so the result would not "
+                "after fit); the fitted state is used as fit resolved it, so the result would not "
                 f"match the parameters. Refit: call fit (or fit_transform) again. Only "
                 f"{', '.join(sorted(RUNTIME_PARAMETERS))} take effect without a refit."
             )
+
+
+class SkconvTransformer(TransformerMixin, SkconvEstimator):
+    """Base of skconv's image transformers: :class:`SkconvEstimator`, plus tags that say
+    float32 and float64 are preserved and image stacks (3-D and 4-D X) are accepted."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.three_d_array = True
+        return tags
 
 
 def _same_value(a, b) -> bool:

@@ -146,6 +146,21 @@ def float_dtype(X) -> np.dtype:
         return np.dtype(np.float64)
     if kind == "O" and dtypes is None and not any(isinstance(v, (str, bytes)) for v in X.flat):
         return np.dtype(np.float64)  # numbers held as Python objects, scikit-learn's convention
+    raise_unless_real_numbers(dtype)
+    raise AssertionError(f"unhandled dtype {dtype}")  # every kind is covered above
+
+
+def raise_unless_real_numbers(dtype, name: str = "X") -> None:
+    """The dtype rule of every skconv estimator: real numbers pass, anything else raises.
+
+    Complex numbers are a ``ValueError`` (as scikit-learn says it); dates, durations,
+    strings, bytes, structured records and objects a ``TypeError`` naming the dtype, so that
+    nothing is cast silently.
+    """
+    dtype = np.dtype(dtype)
+    kind = dtype.kind
+    if kind in "biu" or (kind == "f" and dtype.itemsize <= 8):
+        return
     if kind == "c":
         raise ValueError(
             "Complex data not supported: X holds complex numbers. Pass real images, e.g. "
@@ -161,9 +176,9 @@ def float_dtype(X) -> np.dtype:
         "f": f"{dtype} floats, which float64 cannot hold exactly",
     }.get(kind, str(dtype))
     raise TypeError(
-        f"X must hold real numbers as pixels, but it holds {described} (dtype {dtype}); skconv "
-        "does not cast them silently. Convert the images to a numeric array first, e.g. "
-        "X.astype(np.float32), after checking that the conversion means what you want."
+        f"{name} must hold real numbers, but it holds {described} (dtype {dtype}); skconv "
+        f"does not cast them silently. Convert {name} to a numeric array first, e.g. "
+        f"{name}.astype(np.float32), after checking that the conversion means what you want."
     )
 
 

@@ -14,9 +14,12 @@ from ._fashion_mnist import ENV_VAR as ENV_VAR
 from ._fashion_mnist import TARGET_NAMES as TARGET_NAMES
 from ._fashion_mnist import fetch_fashion_mnist
 from ._fashion_mnist import how_to_get_it as how_to_get_it
+from ._image_folder import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS
+from ._image_folder import load_image_folder
 
 __all__ = [
     "DataFileError",
     "DataNotFoundError",
     "fetch_fashion_mnist",
+    "load_image_folder",
 ]

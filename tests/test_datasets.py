@@ -191,6 +191,9 @@ def test_the_debian_folder_is_read_when_nothing_is_named(fashion_dir, monkeypatc
     fashion = fetch_fashion_mnist()
     np.testing.assert_array_equal(fashion.images, images)
     np.testing.assert_array_equal(fashion.target, labels)
+    corrupt(folder, "train-labels-idx1-ubyte.gz", gzip.compress(idx_bytes(labels[:3], 2049)))
+    with pytest.raises(DataFileError, match="where the Debian package dataset-fashion-mnist"):
+        fetch_fashion_mnist()
 
 
 # Corrupt files: each is a ValueError that names the file, never a wrong array.
@@ -443,6 +446,10 @@ def test_a_download_is_kept_as_the_idx_files_and_read_from_there(
     assert len(fake.calls) == 1  # read from the kept files
     np.testing.assert_array_equal(again.images, downloaded.images[60_000:])
     np.testing.assert_array_equal(again.target, downloaded.target[60_000:])
+    # A kept file damaged later is refused, and the message says where it was found.
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\0\0\x08\x01" + bytes(4)))
+    with pytest.raises(DataFileError, match="where an earlier download was kept: remove it"):
+        fetch_fashion_mnist(subset="test")
 
 
 @pytest.mark.parametrize("interrupt_at", [1, 2, 4, 7])
@@ -598,6 +605,7 @@ def test_the_test_files_copied_under_the_training_names_are_refused(tmp_path):
     assert str(tmp_path / "train-images-idx3-ubyte.gz") in message
     assert "announces 10,000 images, but Fashion-MNIST's train-images-idx3-ubyte holds " in message
     assert "exactly 60,000. 10,000 is the size of the official test set" in message
+    assert message.endswith(f"(The folder was named by data_home={str(tmp_path)!r}.)")
     # The real test files under their own names load.
     assert fetch_fashion_mnist(data_home=tmp_path, subset="test").data.shape == (10_000, 784)
 

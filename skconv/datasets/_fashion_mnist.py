@@ -225,9 +225,13 @@ def fetch_fashion_mnist(
     '/usr/share/datasets/fashion-mnist'
     """
     splits = _SPLITS[subset]
-    folder = _local_folder(data_home, splits)
-    if folder is not None:
-        images, target = _read_folder(folder, splits)
+    found = _local_folder(data_home, splits)
+    if found is not None:
+        folder, found_through = found
+        try:
+            images, target = _read_folder(folder, splits)
+        except DataFileError as exc:
+            raise DataFileError(exc.path, f"{exc}\n(The folder was {found_through}.)") from exc
     elif download_if_missing:
         images, target = _fetch_from_openml(splits)
     else:
@@ -260,16 +264,22 @@ def _missing_files(folder: Path, splits) -> list[str]:
     return [stem for stem in stems if _find_file(folder, stem) is None]
 
 
-def _local_folder(data_home, splits) -> Path | None:
-    """The folder to read, or None to download; an error when a folder the user named is bad."""
+def _local_folder(data_home, splits) -> tuple[Path, str] | None:
+    """The folder to read and how it was found, or None to download.
+
+    An error when a folder the user named is not there or lacks a file.
+    """
     if data_home is not None:
         named, by = Path(data_home), f"data_home={str(data_home)!r}"
     elif os.environ.get(ENV_VAR):
         named, by = Path(os.environ[ENV_VAR]), f"the environment variable {ENV_VAR}"
     else:
-        for folder in (DEBIAN_FOLDER, download_folder()):
+        for folder, how in [
+            (DEBIAN_FOLDER, "where the Debian package dataset-fashion-mnist installs the files"),
+            (download_folder(), "where an earlier download was kept: remove it to download again"),
+        ]:
             if folder.is_dir() and not _missing_files(folder, splits):
-                return folder
+                return folder, how
         return None
     if not named.is_dir():
         raise DataNotFoundError(
@@ -282,7 +292,7 @@ def _local_folder(data_home, splits) -> Path | None:
             f"{by} names {str(named)!r}, which lacks {', '.join(missing)}\n"
             "(looked for each name with and without .gz).\n" + how_to_get_it()
         )
-    return named
+    return named, f"named by {by}"
 
 
 def _read_folder(folder: Path, splits) -> tuple[np.ndarray, np.ndarray]:

@@ -200,7 +200,7 @@ def load_image_folder(
         try:
             headers.append(_read_header(file))
         except _UnusableImage as exc:
-            _refuse_or_skip(file, str(exc), on_error, skipped)
+            _refuse_or_skip(file, str(exc), on_error, skipped, path)
             headers.append(None)
     kept = [i for i, header in enumerate(headers) if header is not None]
     files = [files[i] for i in kept]
@@ -225,7 +225,7 @@ def load_image_folder(
                     images[n_done] = _decode(files[i], headers[i], grey, image_shape)
                     n_done += 1
                 except _UnusableImage as exc:
-                    _refuse_or_skip(files[i], str(exc), on_error, skipped)
+                    _refuse_or_skip(files[i], str(exc), on_error, skipped, path)
                     is_kept[i] = False
             progress.batch_done(batch_number, batch.stop)
     if n_done < len(files):
@@ -334,12 +334,12 @@ def _class_files(class_folder: Path, extensions) -> list[Path]:
     return found
 
 
-def _refuse_or_skip(file: Path, reason: str, on_error: str, skipped: list) -> None:
+def _refuse_or_skip(file: Path, reason: str, on_error: str, skipped: list, path) -> None:
     if on_error == "raise":
         raise DataFileError(
             file,
-            f"{file} gives no image: {reason}. Replace or remove the file, or pass "
-            'on_error="skip" to leave such files out.',
+            f"{file} gives no image: {reason}. Replace or remove the file (under "
+            f'path={str(path)!r}), or pass on_error="skip" to leave such files out.',
         )
     skipped.append((str(file), reason))
 

@@ -149,8 +149,8 @@ def load_image_folder(
 
     - Hidden files and folders (whose name starts with ``.``) are ignored, at every level.
       Files directly in ``path`` are ignored (images belong in a class subfolder); files in
-      folders inside a class folder belong to that class. Symbolic links to files are read;
-      links to folders are not followed.
+      folders inside a class folder belong to that class. Symbolic links to files and class
+      folders are followed; links to folders inside a class folder are not (no link loop).
     - A class subfolder without any image file is an error naming it: remove the folder, or
       add its images. With ``on_error="skip"``, so is a class whose every file was skipped.
     - Transparent pixels (RGBA, or grey with alpha) are composited on white, as an image

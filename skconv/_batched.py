@@ -309,7 +309,7 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
     def _check_dask_rows(self, X, *, reset):
         raise_unless_real_numbers(X.dtype)
         _check_at_least_2d(X.ndim)
-        if np.isnan(X.shape[0]):
+        if reset and np.isnan(X.shape[0]):
             raise ValueError(
                 "X is a dask array whose row count is unknown (its row chunks are nan); call "
                 "X.compute_chunk_sizes() first, or build it with known chunk sizes."

@@ -2,7 +2,10 @@
 in test_common)."""
 
 import pickle
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -405,3 +408,20 @@ def test_one_image_given_alone_gets_a_hint():
     assert batched.transform(images[0][np.newaxis]).shape == (1, 28, 28)
     with pytest.raises(ValueError, match=r"expecting 784 features as input\.$"):
         batched.transform(images[:, :10])  # not one image: no hint
+
+
+def test_numpy_work_never_imports_dask():
+    """dask is an optional extra: BatchedTransformer looks for it only in sys.modules."""
+    code = (
+        "import sys, numpy as np\n"
+        "from sklearn.preprocessing import StandardScaler\n"
+        "from skconv import BatchedTransformer\n"
+        "X = np.random.rand(20, 3)\n"
+        "BatchedTransformer(StandardScaler(), max_fit_samples=5).fit(X).transform(X)\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'dask'))\n"
+    )
+    root = Path(__file__).resolve().parents[1]  # python -c imports skconv from its cwd
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert done.stdout.strip() == "[]"

@@ -274,18 +274,26 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
         """Check X for numeric rows to slice, its feature count and names; the values are
         the wrapped transformer's to check, batch by batch."""
         X = _as_numbers(X)
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            # Numbers pass unchanged (uint8 images stay uint8); object arrays of numbers are
-            # converted as scikit-learn converts them.
-            dtype="numeric",
-            ensure_2d=False,
-            allow_nd=True,
-            ensure_all_finite=False,
-        )
-        _check_at_least_2d(X.ndim)
+        shape = getattr(X, "shape", None)
+        if shape is not None:
+            _check_dimensions(len(shape))
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                # Numbers pass unchanged (uint8 images stay uint8); object arrays of numbers
+                # are converted as scikit-learn converts them.
+                dtype="numeric",
+                ensure_2d=False,
+                allow_nd=True,
+                ensure_all_finite=False,
+            )
+        except ValueError as exc:
+            if shape is not None and 0 in shape:
+                _raise_empty(shape, exc)
+            raise
+        _check_dimensions(X.ndim)
         self._check_features(X.shape, reset=reset)
         return X
 
@@ -308,7 +316,9 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
 
     def _check_dask_rows(self, X, *, reset):
         raise_unless_real_numbers(X.dtype)
-        _check_at_least_2d(X.ndim)
+        _check_dimensions(X.ndim)
+        if 0 in X.shape:
+            _raise_empty(X.shape, "a dask array")
         if reset and np.isnan(X.shape[0]):
             raise ValueError(
                 "X is a dask array whose row count is unknown (its row chunks are nan); call "
@@ -478,13 +488,21 @@ def _as_numbers(X):
     return X
 
 
-def _check_at_least_2d(ndim: int) -> None:
+def _check_dimensions(ndim: int) -> None:
     if ndim < 2:
         raise ValueError(
             f"Expected a 2D array or a stack of images, got {ndim}D array instead. Reshape "
             "your data with X.reshape(-1, 1) if it has one feature, or X.reshape(1, -1) if it "
             "is one sample."
         )
+
+
+def _raise_empty(shape, reason) -> None:
+    if shape[0] == 0:
+        raise ValueError(f"X holds no rows ({reason}); pass at least one row.") from None
+    raise ValueError(
+        f"X holds no values per row ({reason}); pass rows of at least one value."
+    ) from None
 
 
 def _first_dimension(value) -> float | None:

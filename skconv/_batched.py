@@ -12,6 +12,7 @@ from scipy import sparse
 from sklearn.base import TransformerMixin, _fit_context, clone
 from sklearn.utils import _safe_indexing, check_random_state, gen_batches, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
@@ -88,8 +89,9 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
     can differ in the last bits between batch sizes on some machines.
 
     **Dtypes.** X must hold real numbers (any integer, bool or float dtype, passed on
-    unchanged): dates, durations, strings, bytes, objects and structured records are a
-    ``TypeError``, complex numbers a ``ValueError``. The output is allocated in the dtype of
+    unchanged; object arrays of numbers become float64, as in scikit-learn): dates,
+    durations, strings, bytes and structured records are a ``TypeError``, complex numbers a
+    ``ValueError``. The output is allocated in the dtype of
     the first batch's result; a later batch of another dtype is written into it only if the
     cast is exact (``np.can_cast(..., "safe")``, and integers no larger than the float's
     exact range), otherwise :meth:`transform` raises a ``TypeError`` rather than round or
@@ -118,8 +120,10 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
     chunking, computes only them (and ``y`` and the per-row ``fit_params`` at them, which may
     be dask arrays too) and fits in memory: the fitted transformer is the in-memory one, bit
     for bit. Without ``max_fit_samples`` every row is gathered in memory, with a warning
-    above 1 GiB. The row count must be known (``X.compute_chunk_sizes()``). dask is imported
-    only when a dask array is given.
+    above 1 GiB. The row count must be known (``X.compute_chunk_sizes()``) for :meth:`fit`,
+    not for :meth:`transform`. ``set_output(transform="pandas")`` is refused for dask arrays
+    (the DataFrame would compute every block at once). dask is imported only when a dask array
+    is given.
 
     Examples
     --------
@@ -359,6 +363,14 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
         import dask.array as da
 
         self._check_dask_rows(X, reset=False)
+        container = _get_output_config("transform", self)["dense"]
+        if container != "default":
+            # The DataFrame would be made by computing every block here, not lazily.
+            raise ValueError(
+                f"BatchedTransformer.transform of a dask array returns a lazy dask array, but "
+                f"set_output(transform={container!r}) asks for a {container} DataFrame. Call "
+                "set_output(transform='default') for the dask array, or compute X first."
+            )
         if any(len(chunks) > 1 for chunks in X.chunks[1:]):
             X = X.rechunk({axis: -1 for axis in range(1, X.ndim)})
         # The output's dtype and row shape, from one row of zeros: only their type matters,

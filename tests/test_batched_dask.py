@@ -152,6 +152,19 @@ def test_pca_on_dask_blocks_agrees_to_float_rounding(client):
     assert np.all(difference <= 2 * np.finfo(np.float32).eps * scale)
 
 
+def huge_float64_unless_zeros(X):
+    """float32 for rows of zeros (the probe), float64 holding 1e300 for the rows of X."""
+    return X.astype(np.float32) if not X.any() else X.astype(np.float64) * 1e300
+
+
+def test_a_block_whose_dtype_differs_from_the_probe_is_refused(client, images):
+    batched = BatchedTransformer(FunctionTransformer(huge_float64_unless_zeros)).fit(images)
+    features = batched.transform(da.from_array(images + 1, chunks=(50, 12, 12)))
+    assert features.dtype == np.float32
+    with pytest.raises(TypeError, match=r"float64 for rows 0:50 but float32 for a row of zeros"):
+        client.compute(features).result()
+
+
 def test_wrong_width_and_non_numbers_are_refused_before_any_work(client, fitted):
     with distributed.get_task_stream(client) as tasks:
         with pytest.raises(ValueError, match="X has 143 features, but BatchedTransformer"):
@@ -255,3 +268,12 @@ def test_fit_transform_of_a_dask_array_is_lazy(client, images):
     out = batched.fit_transform(lazy)
     assert isinstance(out, da.Array)
     np.testing.assert_array_equal(client.compute(out).result(), images)
+
+
+def test_pandas_output_of_a_lazy_array_is_refused(images):
+    """A DataFrame would compute every block at once: the dask array is asked for instead."""
+    batched = BatchedTransformer(StandardScaler()).fit(images[:, 0])
+    batched.set_output(transform="pandas")
+    with pytest.raises(ValueError, match=r"set_output\(transform='pandas'\).*'default'"):
+        batched.transform(da.from_array(images[:, 0], chunks=(50, 12)))
+    assert batched.transform(images[:, 0]).shape == (150, 12)  # numpy: a DataFrame, as asked

@@ -193,13 +193,7 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
             _check_label_count(y, len(X))
             rows = self._draw_fit_rows(len(X))
             if rows is not None:
-                n_samples = len(X)
-                X = X[rows]
-                y = _take_per_row(y, rows, n_samples)
-                fit_params = {
-                    name: _take_per_row(value, rows, n_samples)
-                    for name, value in fit_params.items()
-                }
+                X, y, fit_params = _take_fit_rows(X, y, fit_params, rows)
         self.transformer_ = clone(self.transformer).fit(X, y, **fit_params)
         self._remember_fit_parameters()
         return self
@@ -350,11 +344,7 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
                     stacklevel=3,
                 )
         else:
-            X = X[rows]
-            y = _take_per_row(y, rows, n_samples)
-            fit_params = {
-                name: _take_per_row(value, rows, n_samples) for name, value in fit_params.items()
-            }
+            X, y, fit_params = _take_fit_rows(X, y, fit_params, rows)
         # One computation, so that rows shared by X, y and the parameters are read once.
         return dask.compute(X, y, fit_params)
 
@@ -537,6 +527,13 @@ def _check_label_count(y, n_samples: int) -> None:
             f"y has {n_labels} rows but X has {n_samples}; pass one label (or one row of "
             "targets) per row of X."
         )
+
+
+def _take_fit_rows(X, y, fit_params, rows):
+    """X, y and the per-row fit parameters at ``rows`` (numpy or dask alike)."""
+    n_samples = X.shape[0]
+    taken = {name: _take_per_row(value, rows, n_samples) for name, value in fit_params.items()}
+    return X[rows], _take_per_row(y, rows, n_samples), taken
 
 
 def _take_per_row(value, rows, n_samples: int):

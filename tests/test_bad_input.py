@@ -27,12 +27,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse
+from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
+from skconv import BatchedTransformer, ConvFeatureExtractor, ConvPool, PoolTransformer
 from skconv.__main__ import main
 from skconv.datasets import (
     DataFileError,
@@ -548,6 +550,139 @@ def bad_arrays(estimator, fit, transform, good):
 CONV_ARRAYS = bad_arrays(C, conv_fit, conv_transform, IMAGES)
 POOL_ARRAYS = bad_arrays(P, pool_fit, pool_transform, MAPS)
 CONVPOOL_ARRAYS = bad_arrays(CP, convpool_fit, convpool_transform, IMAGES)
+
+
+# --- BatchedTransformer -------------------------------------------------------------------------
+B = BatchedTransformer
+ROWS = RNG.rand(4, 3)  # four rows of three values
+HALF_ZERO = np.vstack([np.zeros((2, 3)), np.ones((2, 3))])  # batches of 2: zeros, then ones
+
+
+def batched_fit(X=ROWS, y=None, transformer=None, **params):
+    transformer = StandardScaler() if transformer is None else transformer
+    return lambda: B(transformer, **params).fit(X, y)
+
+
+def batched_transform(X, fit_on=ROWS, transformer=None, **params):
+    def call():
+        steps = FunctionTransformer() if transformer is None else transformer
+        return B(steps, batch_size=2, **params).fit(fit_on).transform(X)
+
+    return call
+
+
+def batched_refit(**changed):
+    def call():
+        batched = B(PCA(2), max_fit_samples=3, random_state=0).fit(ROWS)
+        return batched.set_params(**changed).transform(ROWS)
+
+    return call
+
+
+def float64_huge_after_float32_zeros(X):
+    return X.astype(np.float32) if X[0, 0] == 0 else X * 1e300
+
+
+def narrower_after_zeros(X):
+    return X if X[0, 0] == 0 else X[:, :1]
+
+
+def first_row_only(X):
+    return X[:1]
+
+
+class NoGetParams:
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X
+
+
+BATCHED_PARAMETERS = [
+    Row(B, "transformer", "`None`", "fit", lambda: B(None).fit(ROWS), IPE,
+        ("The 'transformer' parameter of BatchedTransformer must be an object implementing "
+         "'fit', 'transform' and 'get_params'.", "Got None instead.")),
+    Row(B, "transformer", "an object without `get_params`", "fit",
+        batched_fit(transformer=NoGetParams()), IPE,
+        ("The 'transformer' parameter of BatchedTransformer must be an object implementing "
+         "'fit', 'transform' and 'get_params'.",)),
+    Row(B, "transformer", "output dtype float32, then float64 holding `1e300`", "transform",
+        batched_transform(HALF_ZERO, fit_on=HALF_ZERO,
+                          transformer=FunctionTransformer(float64_huge_after_float32_zeros)),
+        TypeError,
+        ("returned float64 for rows 2:4 but float32 for the first rows",
+         "does not fit in float32 without loss", "does not cast silently",
+         "Make the transformer return one dtype")),
+    Row(B, "transformer", "output rows narrower in a later batch", "transform",
+        batched_transform(HALF_ZERO, fit_on=HALF_ZERO,
+                          transformer=FunctionTransformer(narrower_after_zeros)), ValueError,
+        ("needs a row-wise transformer", "rows of shape (1,) for rows 2:4 but (3,) for the "
+         "first rows")),
+    Row(B, "transformer", "fewer output rows than input rows", "transform",
+        batched_transform(ROWS, transformer=FunctionTransformer(first_row_only)), ValueError,
+        ("needs a row-wise transformer", "returned 1 rows for 2")),
+    Row(B, "transformer", "sparse output (`OneHotEncoder()`)", "transform",
+        batched_transform(ROWS, transformer=OneHotEncoder()), TypeError,
+        ("needs a transformer that returns dense arrays", "returned csr_matrix")),
+    Row(B, "batch_size", "`0`", "fit", batched_fit(batch_size=0), IPE,
+        not_allowed(B, "batch_size", "0")),
+    Row(B, "max_fit_samples", "`0`", "fit", batched_fit(max_fit_samples=0), IPE,
+        not_allowed(B, "max_fit_samples", "0")),
+    Row(B, "max_fit_samples", "changed after fit", "transform",
+        batched_refit(max_fit_samples=2), ValueError,
+        ("parameter(s) 'max_fit_samples' changed since fit", "Refit: call fit")),
+    Row(B, "transformer__n_components", "changed after fit", "transform",
+        batched_refit(transformer__n_components=1), ValueError,
+        ("parameter(s) 'transformer__n_components' changed since fit", "Refit: call fit")),
+    Row(B, "random_state", "`'a'`", "fit", batched_fit(random_state="a"), IPE,
+        not_allowed(B, "random_state", "'a'")),
+    Row(B, "verbose", "`-1`", "fit", batched_fit(verbose=-1), IPE,
+        not_allowed(B, "verbose", "-1")),
+    Row(B, "y", "19 labels for 20 rows", "fit",
+        batched_fit(RNG.rand(20, 3), np.arange(19), max_fit_samples=5), ValueError,
+        ("y has 19 rows but X has 20; pass one label",)),
+]
+
+BATCHED_ARRAYS = [
+    Row(B, "X", value, stage, call, error, excerpts)
+    for value, stage, call, error, excerpts in [
+        ("datetime64", "fit", batched_fit(np.zeros((4, 3), dtype="datetime64[s]")), TypeError,
+         ("X must hold real numbers, but it holds dates (datetime64)",)),
+        ("timedelta64", "fit", batched_fit(np.zeros((4, 3), dtype="timedelta64[s]")),
+         TypeError, ("but it holds durations (timedelta64)",)),
+        ("numeric strings", "fit", batched_fit(np.full((4, 3), "1.5")), TypeError,
+         ("X must hold real numbers, but it holds strings", "not cast them silently")),
+        ("object array of strings", "fit", batched_fit(np.full((4, 3), "a", dtype=object)),
+         TypeError, ("X must hold real numbers, but it holds strings",)),
+        ("structured", "fit", batched_fit(np.zeros((4, 3), dtype=[("a", "f8"), ("b", "f8")])),
+         TypeError, ("but it holds structured records",)),
+        ("complex", "fit", batched_fit(ROWS.astype(complex)), ValueError,
+         ("Complex data not supported: X holds complex numbers",)),
+        ("no samples, `(0, 3)`", "fit", batched_fit(np.ones((0, 3))), ValueError,
+         ("X holds no rows", "pass at least one row")),
+        ("no features, `(4, 0)`", "fit", batched_fit(np.ones((4, 0))), ValueError,
+         ("X holds no values per row", "0 feature(s)", "pass rows of at least one value")),
+        ("sparse matrix", "fit", batched_fit(scipy.sparse.csr_matrix(ROWS)), TypeError,
+         ("Sparse data was passed for X, but dense data is required",)),
+        ("ragged list of rows", "fit", batched_fit([[1.0, 2.0], [3.0]]), ValueError,
+         ("X is ragged", "Pass a rectangular array")),
+        ("1-D", "fit", batched_fit(np.ones(5)), ValueError,
+         ("got 1D array instead", "X.reshape(1, -1) if it is one sample")),
+        ("`None`", "fit", batched_fit(None), ValueError, ("got 0D array instead",)),
+        ("datetime64", "transform", batched_transform(np.zeros((4, 3), dtype="datetime64[s]")),
+         TypeError, ("X must hold real numbers, but it holds dates (datetime64)",)),
+        ("wrong width, `(2, 2)`", "transform", batched_transform(np.ones((2, 2))), ValueError,
+         ("X has 2 features, but BatchedTransformer is expecting 3 features as input.",)),
+        ("one 6x6 image alone, `(6, 6)`", "transform",
+         batched_transform(IMAGES[0], fit_on=IMAGES), ValueError,
+         ("X has 6 features, but BatchedTransformer is expecting 36",
+          "looks like one sample", "pass X[np.newaxis]")),
+    ]
+] + [
+    Row(B, "fit", "transform before fit", "transform", lambda: B(StandardScaler()).transform(ROWS),
+        NotFittedError, ("This BatchedTransformer instance is not fitted yet. Call 'fit'",)),
+]
 # fmt: on
 
 
@@ -709,6 +844,8 @@ BAD_INPUT = (
     + CONVPOOL_PARAMETERS
     + CONVPOOL_ARRAYS
     + FILTERS_PARAMETERS
+    + BATCHED_PARAMETERS
+    + BATCHED_ARRAYS
     + COMMAND_LINE
     + DATASETS
 )
@@ -736,7 +873,7 @@ def test_bad_input_raises_the_documented_error(row):
     )
 
 
-@pytest.mark.parametrize("estimator", [C, P, CP])
+@pytest.mark.parametrize("estimator", [C, P, CP, B])
 def test_every_parameter_has_rows(estimator):
     named = {row.name for row in BAD_INPUT if row.estimator is estimator}
     assert set(estimator._parameter_constraints) <= named
@@ -852,6 +989,8 @@ SECTIONS = [
     ("ConvPool: parameters", CONVPOOL_PARAMETERS),
     ("ConvPool: X", CONVPOOL_ARRAYS),
     ("skconv.filters", FILTERS_PARAMETERS),
+    ("BatchedTransformer: parameters", BATCHED_PARAMETERS),
+    ("BatchedTransformer: X", BATCHED_ARRAYS),
     ("Command line: python -m skconv", COMMAND_LINE),
     ("skconv.datasets", DATASETS),
 ]

@@ -701,12 +701,12 @@ def in_folder(build: Callable[[Path], object], call: Callable[[Path], object]):
     return run
 
 
-def image_file(path: Path, pixels=None, **save_options) -> Path:
+def image_file(path: Path, pixels=None, mode=None) -> Path:
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
     pixels = np.zeros((8, 8, 3), dtype=np.uint8) if pixels is None else pixels
-    Image.fromarray(pixels).save(path, **save_options)
+    Image.fromarray(pixels, mode=mode).save(path)
     return path
 
 
@@ -786,6 +786,10 @@ DATASETS = [
         in_folder(classes("a", "b", extra=lambda f: image_file(
             f / "a" / "deep.png", np.zeros((8, 8), dtype=np.uint16))), load()), DFE,
         ("its pixels are uint16, not 8-bit", "skimage.util.img_as_ubyte")),
+    Row(LIF, "path", "a CMYK JPEG", "call",
+        in_folder(classes("a", "b", extra=lambda f: image_file(
+            f / "a" / "print.jpg", np.zeros((8, 8, 4), dtype=np.uint8), mode="CMYK")), load()),
+        DFE, ("its colour mode is CMYK, not grey, RGB or RGBA", ".convert('RGB')")),
     Row(LIF, "path", "an animated GIF", "call",
         in_folder(classes("a", "b", extra=animated_gif), load()), DFE,
         ("not one image of 1 to 4 channels (several frames or pages?)",)),

@@ -29,7 +29,7 @@ def conv_pool_fits():
     the module, as batch_size changes no fit."""
     images = np.random.RandomState(0).rand(150, 12, 12).astype(np.float32)
     conv_pool = ConvPool(
-        ConvFeatureExtractor("kmeans", n_filters=4, kernel_size=3, random_state=0),
+        ConvFeatureExtractor("kmeans", n_filters=4, kernel_size=3, n_patches=1000, random_state=0),
         PoolTransformer(3),
     )
     unbatched = clone(conv_pool).fit(images)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import struct
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,12 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skconv import BatchedTransformer, ConvFeatureExtractor, ConvPool, PoolTransformer
 from skconv.__main__ import main
+from skconv.datasets import (
+    DataFileError,
+    DataNotFoundError,
+    fetch_fashion_mnist,
+    load_image_folder,
+)
 from skconv.filters import estimate_contrast_eps, gabor_bank, learn_kmeans_bank, learn_pca_bank
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_input.rst"
@@ -677,6 +685,157 @@ BATCHED_ARRAYS = [
 ]
 # fmt: on
 
+
+# --- skconv.datasets: each call writes its folder, runs, and removes it ---------------------
+
+
+def in_folder(build: Callable[[Path], object], call: Callable[[Path], object]):
+    """``call(folder)`` on a temporary folder that ``build(folder)`` fills; removed after."""
+
+    def run():
+        with tempfile.TemporaryDirectory() as name:
+            folder = Path(name)
+            build(folder)
+            return call(folder)
+
+    return run
+
+
+def image_file(path: Path, pixels=None, **save_options) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.zeros((8, 8, 3), dtype=np.uint8) if pixels is None else pixels
+    Image.fromarray(pixels).save(path, **save_options)
+    return path
+
+
+def classes(*names, extra=None):
+    """A builder: one 8x8 PNG in each class folder, then ``extra(folder)``."""
+
+    def build(folder):
+        for name in names:
+            image_file(folder / name / "0.png")
+        if extra is not None:
+            extra(folder)
+
+    return build
+
+
+def truncated_png(folder):
+    whole = image_file(folder / "whole.png", np.arange(192, dtype=np.uint8).reshape(8, 8, 3))
+    (folder / "a" / "cut.png").write_bytes(whole.read_bytes()[:-30])
+    whole.unlink()
+
+
+def animated_gif(folder):
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((8, 8, 3), value, dtype=np.uint8)) for value in (0, 255)]
+    frames[0].save(folder / "a" / "anim.gif", save_all=True, append_images=frames[1:])
+
+
+def load(**params):
+    return lambda folder: load_image_folder(folder, **params)
+
+
+def idx_files(count: int, *, pixels: bool = False, n_bytes: int | None = None):
+    """A builder of Fashion-MNIST's test-set files whose header announces ``count`` images."""
+
+    def build(folder):
+        images = struct.pack(">4i", 2051, count, 28, 28)
+        if pixels:
+            images += bytes(range(256)) * (count * 784 // 256) + bytes(count * 784 % 256)
+        (folder / "t10k-images-idx3-ubyte").write_bytes(images[:n_bytes])
+        labels = struct.pack(">2i", 2049, count) + (bytes(count) if pixels else b"")
+        (folder / "t10k-labels-idx1-ubyte").write_bytes(labels)
+
+    return build
+
+
+def fetch_test(folder):
+    return fetch_fashion_mnist(data_home=folder, subset="test")
+
+
+LIF, FFM, DFE, DNF = load_image_folder, fetch_fashion_mnist, DataFileError, DataNotFoundError
+THROUGH = "(The folder was named by data_home="
+# fmt: off
+DATASETS = [
+    Row(LIF, "path", "a folder that does not exist", "call",
+        in_folder(lambda f: None, lambda f: load_image_folder(f / "absent")), DNF,
+        ("does not exist", "the folder that holds one subfolder of images per class")),
+    Row(LIF, "path", "an image file", "call",
+        in_folder(lambda f: image_file(f / "x.png"), lambda f: load_image_folder(f / "x.png")),
+        ValueError, ("is a file, not a folder",)),
+    Row(LIF, "path", "images but no class subfolder", "call",
+        in_folder(lambda f: image_file(f / "x.png"), load()), ValueError,
+        ("holds no subfolder; a classifier needs at least two classes",
+         "(path/<class name>/<image file>)")),
+    Row(LIF, "path", "one class subfolder", "call", in_folder(classes("a"), load()),
+        ValueError, ("holds only the class 'a'; a classifier needs at least two classes",)),
+    Row(LIF, "path", "a class folder without images", "call",
+        in_folder(classes("a", "b", extra=lambda f: (f / "c").mkdir()), load()), ValueError,
+        ("holds no image", "Remove the folder, or add its images")),
+    Row(LIF, "path", "a file that is not an image", "call",
+        in_folder(classes("a", "b", extra=lambda f: (f / "a" / "x.png").write_bytes(b"x")),
+                  load()), DFE,
+        ("gives no image: it could not be read", 'or pass on_error="skip"')),
+    Row(LIF, "path", "a truncated PNG", "call", in_folder(classes("a", "b", extra=truncated_png),
+        load()), DFE, ("cut.png gives no image", "truncated")),
+    Row(LIF, "path", "a 16-bit PNG", "call",
+        in_folder(classes("a", "b", extra=lambda f: image_file(
+            f / "a" / "deep.png", np.zeros((8, 8), dtype=np.uint16))), load()), DFE,
+        ("its pixels are uint16, not 8-bit", "skimage.util.img_as_ubyte")),
+    Row(LIF, "path", "an animated GIF", "call",
+        in_folder(classes("a", "b", extra=animated_gif), load()), DFE,
+        ("not one image of 1 to 4 channels (several frames or pages?)",)),
+    Row(LIF, "image_shape", "`None`, images of two sizes", "call",
+        in_folder(classes("a", "b", extra=lambda f: image_file(
+            f / "b" / "big.png", np.zeros((16, 8, 3), dtype=np.uint8))), load()), ValueError,
+        ("have 2 different sizes", "8x8 (2)", "Pass image_shape=(rows, cols)",
+         "e.g. image_shape=(8, 8)")),
+    Row(LIF, "image_shape", "`(0, 28)`", "call",
+        in_folder(classes("a", "b"), load(image_shape=(0, 28))), ValueError,
+        ("image_shape must be (rows, cols), two positive integers", "got (0, 28)")),
+    Row(LIF, "image_shape", "`28`", "call", in_folder(classes("a", "b"), load(image_shape=28)),
+        IPE, not_allowed(LIF, "image_shape", 28)),
+    Row(LIF, "as_gray", "`'yes'`", "call", in_folder(classes("a", "b"), load(as_gray="yes")),
+        IPE, not_allowed(LIF, "as_gray", "'yes'")),
+    Row(LIF, "extensions", "`('png',)`", "call",
+        in_folder(classes("a", "b"), load(extensions=("png",))), ValueError,
+        ("extensions must be a tuple of file endings that start with a dot",)),
+    Row(LIF, "on_error", "`'ignore'`", "call",
+        in_folder(classes("a", "b"), load(on_error="ignore")), IPE,
+        not_allowed(LIF, "on_error", "'ignore'")),
+    Row(FFM, "subset", "`'validation'`", "call", lambda: FFM(subset="validation"), IPE,
+        not_allowed(FFM, "subset", "'validation'")),
+    Row(FFM, "data_home", "a folder that does not exist", "call",
+        in_folder(lambda f: None, lambda f: FFM(data_home=f / "absent")), DNF,
+        ("which is not a folder", "sudo apt-get install dataset-fashion-mnist",
+         "export SKCONV_FASHION_MNIST=")),
+    Row(FFM, "data_home", "a folder without the files", "call",
+        in_folder(lambda f: None, fetch_test), DNF,
+        ("which lacks t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte",)),
+    Row(FFM, "data_home", "a header announcing 0 images", "call",
+        in_folder(idx_files(0), fetch_test), DFE,
+        ("announces 0 images, but Fashion-MNIST's t10k-images-idx3-ubyte holds exactly 10,000",
+         THROUGH)),
+    Row(FFM, "data_home", "a header announcing 10^8 images", "call",
+        in_folder(idx_files(10**8), fetch_test), DFE,
+        ("announces 100,000,000 images", "corrupt or holds another data set", THROUGH)),
+    Row(FFM, "data_home", "the training files under the test names", "call",
+        in_folder(idx_files(60_000), fetch_test), DFE,
+        ("60,000 is the size of the official training set: is a training file copied",)),
+    Row(FFM, "data_home", "a file shorter than its header announces", "call",
+        in_folder(idx_files(10_000, pixels=True, n_bytes=5000), fetch_test), DFE,
+        ("is truncated: its header announces 10,000 items", THROUGH)),
+    Row(FFM, "data_home", "another set in the same format (MNIST-like)", "call",
+        in_folder(idx_files(10_000, pixels=True), fetch_test), DFE,
+        ("is not Fashion-MNIST's official t10k-images-idx3-ubyte", "SHA-256",
+         "another data set in the same IDX format", THROUGH)),
+]
+# fmt: on
+
 BAD_INPUT = (
     CONV_PARAMETERS
     + CONV_ARRAYS
@@ -688,6 +847,7 @@ BAD_INPUT = (
     + BATCHED_PARAMETERS
     + BATCHED_ARRAYS
     + COMMAND_LINE
+    + DATASETS
 )
 
 
@@ -832,6 +992,7 @@ SECTIONS = [
     ("BatchedTransformer: parameters", BATCHED_PARAMETERS),
     ("BatchedTransformer: X", BATCHED_ARRAYS),
     ("Command line: python -m skconv", COMMAND_LINE),
+    ("skconv.datasets", DATASETS),
 ]
 
 

@@ -7,19 +7,23 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import unfitted_on_error
+from ._base import SkconvEstimator, unfitted_on_error
 from ._progress import Progress
+from ._shapes import float_dtype
+
+# gamma="scale" reads the mean squared distance off this many training rows at least.
+SCALE_SAMPLE_ROWS = 1000
 
 
-class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
+class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
     """Ridge classifier on a Nystroem RBF kernel map, streamed so the map is never stored.
 
     The model is that of ``make_pipeline(Nystroem(kernel="rbf"), RidgeClassifier())`` with
@@ -32,9 +36,15 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    gamma : float, default=None
-        RBF kernel coefficient, ``exp(-gamma * ||x - y||^2)``; ``None`` uses
-        ``1 / n_features`` as :func:`~sklearn.metrics.pairwise.rbf_kernel` does.
+    gamma : float, "scale" or None, default=None
+        RBF kernel coefficient, ``exp(-gamma * ||x - y||^2)``. ``None`` uses
+        ``1 / n_features`` as :func:`~sklearn.metrics.pairwise.rbf_kernel` does. ``"scale"``
+        sets it from the data at :meth:`fit`: ``1 / d``, where ``d`` is the mean squared
+        Euclidean distance between two distinct rows of a random sample of the training rows
+        (the first ``max(1000, n_components)`` rows of the permutation whose first
+        ``n_components`` rows are the landmarks; all rows when there are fewer), computed in
+        float64. It depends on ``random_state`` and the data only, never on ``batch_size``.
+        The value used is ``gamma_``.
     n_components : int, default=100
         Landmarks, drawn from the training rows. More than the samples: all samples are
         used, with a warning.
@@ -60,6 +70,8 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
         The landmarks.
     component_indices_ : ndarray of shape (n_components,)
         Their rows in the training data.
+    gamma_ : float
+        The kernel coefficient used: ``gamma``, resolved as described there.
     normalization_ : ndarray of shape (n_components, n_components)
         Inverse square root of the landmarks' kernel matrix.
     coef_ : ndarray of shape (n_classes or 1, n_components)
@@ -101,7 +113,7 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "gamma": [Interval(Real, 0, None, closed="neither"), None],
+        "gamma": [Interval(Real, 0, None, closed="neither"), StrOptions({"scale"}), None],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
@@ -146,6 +158,7 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
         self : object
             Fitted classifier.
         """
+        float_dtype(X)  # numbers only: a TypeError naming any other dtype, before any cast
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
@@ -154,7 +167,7 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(
                 f"NystroemRidgeClassifier needs samples of at least 2 classes in y; got 1 "
-                f"class: {self.classes_[0]!r}."
+                f"class: {self.classes_.tolist()[0]!r}."
             )
         n_samples = len(X)
         n_components = self.n_components
@@ -166,10 +179,13 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
             n_components = n_samples
-        rng = check_random_state(self.random_state)
-        self.component_indices_ = rng.permutation(n_samples)[:n_components]
+        # The landmarks are drawn as Nystroem draws them; gamma="scale" reads more rows of the
+        # same permutation.
+        permutation = check_random_state(self.random_state).permutation(n_samples)
+        self.component_indices_ = permutation[:n_components]
         self.components_ = X[self.component_indices_]
-        self.normalization_ = _inverse_sqrt_psd(rbf_kernel(self.components_, gamma=self._gamma()))
+        self.gamma_ = self._resolve_gamma(X, permutation, max(SCALE_SAMPLE_ROWS, n_components))
+        self.normalization_ = _inverse_sqrt_psd(self._landmark_kernel())
 
         gram = np.zeros((n_components, n_components))
         cross = np.zeros((n_components, Y.shape[1]))
@@ -189,11 +205,15 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
             gram -= n_samples * np.outer(feature_mean, feature_mean)
             cross -= n_samples * np.outer(feature_mean, target_mean)
         gram.flat[:: n_components + 1] += self.alpha
-        coef = linalg.solve(gram, cross, assume_a="pos", overwrite_a=True, overwrite_b=True)
+        try:
+            coef = linalg.solve(gram, cross, assume_a="pos", overwrite_a=True, overwrite_b=True)
+        except linalg.LinAlgError:
+            raise ValueError(_singular_message(self.alpha)) from None
         del gram
         intercept = target_mean - feature_mean @ coef if self.fit_intercept else 0.0
         self.coef_ = np.ascontiguousarray(coef.T, dtype=X.dtype)
         self.intercept_ = np.broadcast_to(intercept, (Y.shape[1],)).astype(X.dtype)
+        self._remember_fit_parameters()
         return self
 
     def decision_function(self, X):
@@ -211,6 +231,8 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
             ``RidgeClassifier`` returns them; in the dtype of the fitted coefficients.
         """
         check_is_fitted(self)
+        self._check_fit_parameters()
+        float_dtype(X)  # numbers only: a TypeError naming any other dtype, before any cast
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         scores = np.empty((len(X), len(self.coef_)), dtype=self.coef_.dtype)
         for start in range(0, len(X), self.batch_size):
@@ -236,12 +258,64 @@ class NystroemRidgeClassifier(ClassifierMixin, BaseEstimator):
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[scores.argmax(axis=1)]
 
-    def _gamma(self) -> float:
-        return 1.0 / self.n_features_in_ if self.gamma is None else self.gamma
+    def _resolve_gamma(self, X, permutation, n_sample_rows: int) -> float:
+        """``gamma`` as a number; ``"scale"`` from the first rows of ``permutation``."""
+        if self.gamma is None:
+            gamma = 1.0 / self.n_features_in_
+        elif isinstance(self.gamma, str):
+            gamma = 1.0 / _mean_squared_distance(X[permutation[:n_sample_rows]])
+        else:
+            gamma = float(self.gamma)
+        if gamma > float(np.finfo(X.dtype).max):
+            raise ValueError(
+                f"gamma={gamma!r} overflows {X.dtype}, the dtype the kernel is computed in; "
+                "use a smaller gamma, e.g. gamma='scale'."
+            )
+        return gamma
+
+    def _landmark_kernel(self):
+        """The landmarks' kernel matrix, refused when it carries no information."""
+        kernel = rbf_kernel(self.components_, gamma=self.gamma_)
+        off_diagonal = kernel[~np.eye(len(kernel), dtype=bool)]
+        if len(kernel) > 1 and not off_diagonal.any():
+            raise ValueError(
+                f"gamma={self.gamma_!r} makes the RBF kernel underflow to 0 between every two "
+                f"distinct landmarks, so the kernel map is 0 away from them; use a smaller "
+                f"gamma, e.g. gamma='scale' (1 / the mean squared distance between rows)."
+            )
+        return kernel
 
     def _map(self, X_batch):
         """The Nystroem features of a batch: its kernel to the landmarks, normalised."""
-        return rbf_kernel(X_batch, self.components_, gamma=self._gamma()) @ self.normalization_
+        return rbf_kernel(X_batch, self.components_, gamma=self.gamma_) @ self.normalization_
+
+
+def _mean_squared_distance(rows) -> float:
+    """Mean of ``||x - y|| ** 2`` over the pairs of distinct rows, in float64: twice the
+    features' summed variance, corrected for the pairs of a row with itself."""
+    rows = np.asarray(rows, dtype=np.float64)
+    n_rows = len(rows)
+    with np.errstate(over="ignore", invalid="ignore"):
+        distance = 2 * n_rows / max(n_rows - 1, 1) * rows.var(axis=0).sum()
+    if not np.isfinite(distance):
+        raise ValueError(
+            "gamma='scale' cannot be computed: the squared distances between rows of X "
+            "overflow float64; scale X down, or pass gamma as a number."
+        )
+    if distance == 0:
+        raise ValueError(
+            "gamma='scale' needs rows that differ, but the rows sampled for it are all "
+            "identical; pass gamma as a number."
+        )
+    return distance
+
+
+def _singular_message(alpha) -> str:
+    return (
+        f"The ridge system is singular at alpha={alpha!r}: the kernel map has repeated or "
+        f"linearly dependent columns (e.g. repeated rows among the landmarks). Use a positive "
+        f"alpha, e.g. alpha=1e-6, or larger."
+    )
 
 
 def _inverse_sqrt_psd(kernel):

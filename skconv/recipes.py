@@ -330,7 +330,10 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         check_consistent_length(X, y)
         check_classification_targets(y)
         if X_unlabeled is not None:
-            X_unlabeled = self._images(X_unlabeled, reset=False)
+            try:
+                X_unlabeled = self._images(X_unlabeled, reset=False)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"X_unlabeled: {exc}") from exc
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
 
@@ -460,9 +463,9 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         kernel = (min(self.kernel_size, height), min(self.kernel_size, width))
         if kernel[0] * kernel[1] * channels < 2:
             raise ValueError(
-                f"ImageClassifier needs images of at least 2 values; got images of "
-                f"{height}x{width}x{channels} (n_features = 1). Pass image_shape for rows of "
-                "pixels, or images of 2 pixels or more."
+                f"X holds images of {height}x{width}x{channels} (n_features = 1), but "
+                "ImageClassifier needs at least 2 values per image. Pass image_shape for rows "
+                "of pixels, or images of 2 pixels or more."
             )
         patches_per_image = (height - kernel[0] + 1) * (width - kernel[1] + 1)
         n_filters = min(self.n_filters, n_images * patches_per_image)

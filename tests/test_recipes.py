@@ -73,7 +73,7 @@ def test_fashion_mnist_settings_are_the_documented_recipe(fitted):
     assert params["n_filters"] == 64
     assert params["kernel_size"] == 5
     assert params["pool_grid"] == 7
-    assert params["coarse_grids"] == (1,)
+    assert params["coarse_grids"] == ()
     assert params["n_pca_components"] == 256
     assert params["gamma"] == "scale"
     assert params["n_components"] == 6000
@@ -83,11 +83,9 @@ def test_fashion_mnist_settings_are_the_documented_recipe(fitted):
     assert [name for name, _ in steps.steps] == ["scale", "convpool", "pool", "pca"]
     conv = steps["convpool"].conv_
     assert (conv.filters, conv.activation, conv.filters_.shape) == ("kmeans", "crelu", (8, 5, 5))
-    # 16 maps on a 7x7 grid (4x4 windows on 28x28) and one global value each
-    assert steps["pool"].transform(steps[:2].transform(np.zeros((1, 28, 28)))).shape == (
-        1,
-        16 * 49 + 16,
-    )
+    # 16 maps on a 7x7 grid (4x4 windows on 28x28), no coarser grid
+    pooled = steps["pool"].transform(steps[:2].transform(np.zeros((1, 28, 28))))
+    assert pooled.shape == (1, 16 * 49)
 
 
 def test_fits_and_predicts_the_classes(fitted, images_and_labels):

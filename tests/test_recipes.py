@@ -194,6 +194,10 @@ def test_colour_images_of_another_size():
     assert model.image_shape_ == (20, 24, 3)
     assert model.pool_grid_ == 5  # ceil(20 / 4)
     assert model.features_.transformer_["convpool"].conv_.filters_.shape == (16, 5, 5, 3)
+    # 32 maps pooled on the 5x5 grid, 2x2 and whole: 960 features, PCA capped at 120 images
+    steps = model.features_.transformer_
+    assert steps[:-1].transform(X_test[:1]).shape == (1, 32 * (25 + 4 + 1))
+    assert model.features_.transform(X_test[:1]).shape == (1, 120)
     # measured 0.91 on patches from the other half of the pictures; chance is 0.33
     assert model.score(X_test, y_test) > 0.8
 

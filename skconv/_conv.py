@@ -14,9 +14,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import N_JOBS_CONSTRAINT, OVERFLOW_MARGIN, SkconvTransformer, unfitted_on_error
-from ._convolve import ACTIVATIONS, CONV_METHODS, convolve
-from ._cost import choose_conv_method
-from ._geometry import conv_output_shape, expand_channelwise_bank, n_output_maps, resolve_padding
+from ._engine.convolution import ACTIVATIONS, CONV_METHODS, convolve
+from ._engine.cost import choose_conv_method
+from ._engine.geometry import (
+    conv_output_shape,
+    expand_channelwise_bank,
+    n_output_maps,
+    resolve_padding,
+)
 from ._patches import extract_patches
 from ._presets import PRESETS, RENAMED_PRESETS, BankParts, build_bank
 from ._progress import Progress, auto_batch_size

@@ -12,8 +12,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import N_JOBS_CONSTRAINT, OVERFLOW_MARGIN, SkconvTransformer, unfitted_on_error
-from ._geometry import pool_output_shape
-from ._pooling import POOL_MODES, grid_pool, pool
+from ._engine.geometry import pool_output_shape
+from ._engine.pooling import POOL_MODES, grid_pool, pool
 from ._shapes import clip_to_one_row, grid_names, validate_images
 from ._validation import as_pair
 

@@ -1,9 +1,9 @@
 """Geometry of convolution and pooling: padding, output shapes, transform sizes, map counts.
 
 Everything here is arithmetic on shapes (and the expansion of a channel-wise bank into a full
-one); no image is touched. The engine (:mod:`skconv._convolve`), the cost model
-(:mod:`skconv._cost`), pooling (:mod:`skconv._pooling`) and the estimators all size their
-outputs with these functions, so a shape is computed the same way everywhere.
+one); no image is touched. The convolution (:mod:`skconv._engine.convolution`), the cost
+model (:mod:`skconv._engine.cost`), pooling (:mod:`skconv._engine.pooling`) and the estimators
+all size their outputs with these functions, so a shape is computed the same way everywhere.
 
 Shapes used throughout skconv's core:
 

@@ -1,10 +1,10 @@
 """The convolution engine: a stack of images cross-correlated with a full filter bank.
 
 Two algorithms, each a *plan* that cuts the output into work items which threads share
-(:mod:`skconv._threads`): ``"gemm"`` (a patch matrix times the bank) and ``"fft"``
+(:mod:`skconv._engine.threads`): ``"gemm"`` (a patch matrix times the bank) and ``"fft"``
 (products of spectra). Bias and activation are applied to each item's block of maps while it
-is in cache. Which algorithm ``method="auto"`` runs is decided by :mod:`skconv._cost`; the
-shapes come from :mod:`skconv._geometry`.
+is in cache. Which algorithm ``method="auto"`` runs is decided by :mod:`skconv._engine.cost`; the
+shapes come from :mod:`skconv._engine.geometry`.
 
 Convolution here is cross-correlation (no kernel flip), as in ``scipy.signal.correlate2d``.
 """
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._cost import choose_conv_method
-from ._geometry import Padding, Pair, conv_output_shape, fft_shape
-from ._threads import run_in_threads
+from .cost import choose_conv_method
+from .geometry import Padding, Pair, conv_output_shape, fft_shape
+from .threads import run_in_threads
 
 ACTIVATIONS = ("relu", "abs", "crelu", "triangle")
 CONV_METHODS = ("auto", "gemm", "fft")
@@ -54,7 +54,7 @@ def convolve(
     stride : pair of int, default=(1, 1)
         Step between output positions, counted from the first padded row and column.
     padding : ((top, bottom), (left, right)), default no padding
-        Zeros added around each image (see :func:`skconv._geometry.resolve_padding`).
+        Zeros added around each image (see :func:`skconv._engine.geometry.resolve_padding`).
     activation : {"relu", "abs", "crelu", "triangle"} or None, default=None
         Applied in place to the responses. ``"crelu"`` keeps ``relu(r)`` as maps ``0..F-1`` and
         ``relu(-r)`` as maps ``F..2F-1``; ``"triangle"`` is ``relu(r_k - mean_j r_j)`` over the

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import Pair, pool_output_shape
-from ._threads import run_in_threads
+from .geometry import Pair, pool_output_shape
+from .threads import run_in_threads
 
 POOL_MODES = ("max", "avg")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 
 import skconv
-from skconv import _cost
-from skconv._convolve import convolve
-from skconv._cost import choose_conv_method
-from skconv._geometry import resolve_padding
+from skconv._engine import cost as _cost
+from skconv._engine.convolution import convolve
+from skconv._engine.cost import choose_conv_method
+from skconv._engine.geometry import resolve_padding
 
 
 def test_auto_method_rule_picks_the_measured_winner():
@@ -52,7 +52,7 @@ def test_auto_method_is_the_rules_choice():
 
 def test_the_weights_are_the_ones_the_fitting_script_writes():
     """One data file, written by benchmarks/cost_rule.py, holds the weights the rule uses."""
-    path = Path(skconv.__file__).parent / _cost.WEIGHTS_FILE
+    path = Path(skconv.__file__).parent / "_engine" / _cost.WEIGHTS_FILE
     weights = json.loads(path.read_text())
     assert tuple(weights["gemm"]) == _cost.GEMM_COST_WEIGHTS
     assert tuple(weights["fft"]) == _cost.FFT_COST_WEIGHTS

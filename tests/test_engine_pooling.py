@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from references import reference_pool
 
-from skconv import _pooling
-from skconv._pooling import grid_pool, pool
+from skconv._engine import pooling as _pooling
+from skconv._engine.pooling import grid_pool, pool
 
 TOLERANCE = {np.float32: 2e-4, np.float64: 1e-10}
 

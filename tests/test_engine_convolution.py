@@ -7,9 +7,9 @@ import pytest
 from references import reference_conv
 from scipy.signal import correlate2d
 
-from skconv import _convolve
-from skconv._convolve import convolve
-from skconv._geometry import expand_channelwise_bank, resolve_padding
+from skconv._engine import convolution as _convolve
+from skconv._engine.convolution import convolve
+from skconv._engine.geometry import expand_channelwise_bank, resolve_padding
 
 TOLERANCE = {np.float32: 2e-4, np.float64: 1e-10}
 

@@ -9,7 +9,6 @@ from numbers import Integral
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
@@ -22,11 +21,10 @@ from ._engine.geometry import (
     n_output_maps,
     resolve_padding,
 )
-from ._patches import extract_patches
-from ._presets import PRESETS, RENAMED_PRESETS, BankParts, build_bank
 from ._progress import Progress, auto_batch_size
 from ._shapes import grid_names, validate_images
 from ._validation import as_pair
+from .filters._presets import PRESETS, RENAMED_PRESETS, BankParts, build_bank
 
 
 # Maps are 4-D, which no DataFrame holds: transform is not wrapped by set_output (see set_output).
@@ -263,7 +261,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
         images, image_shape, _, _ = validate_images(
             self, X, reset=True, image_shape=self.image_shape
         )
-        bank, bias, contrast_eps = self._build_bank(images, image_shape, padding)
+        bank, bias, contrast_eps, _ = self._build_bank(images, padding)
         if contrast_eps is not None and self.method == "fft":
             raise ValueError(
                 f"filters={self.filters!r} divides each response by its window's contrast, which "
@@ -440,90 +438,24 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             return self.padding
         return as_pair(self.padding, "padding", minimum=0)
 
-    def _build_bank(self, images, image_shape, padding) -> BankParts:
+    def _build_bank(self, images, padding) -> BankParts:
         """The bank, its bias and its contrast setting, from a preset or the user's array."""
-        n_channels = image_shape[2]
-        if not isinstance(self.filters, str):
-            if self.n_filters is not None or self.kernel_size is not None:
-                raise ValueError(
-                    "n_filters and kernel_size apply to presets only; an explicit filters "
-                    "array already fixes them, so leave them as None."
-                )
-            bank = _check_bank(self.filters, n_channels)
-            return BankParts(bank, np.zeros(bank.shape[0]), None)
-        random_state = check_random_state(self.random_state)
-        n_sampled: list[int] = []  # filled by sample_patches, which only learned presets call
-
-        def sample_patches(kernel_size):
-            # Patches come from the images padded as transform pads them, so the bank learns
-            # from exactly the windows it will be applied to. No more images than patches are
-            # needed, so a large X is sampled from a random subset of its images; only the
-            # sampled windows are read (no padded copy, no copied subset).
-            pads = resolve_padding(padding, kernel_size)
-            # Raises, naming kernel_size, when the kernel is larger than the padded image.
-            conv_output_shape(image_shape[:2], kernel_size, (1, 1), pads)
-            subset = None
-            if len(images) > self.n_patches:
-                picked = random_state.choice(len(images), self.n_patches, replace=False)
-                subset = np.sort(picked)
-            patches = extract_patches(
-                images,
-                kernel_size,
-                max_patches=self.n_patches,
-                rng=random_state,
-                padding=pads,
-                image_indices=subset,
-            )
-            n_sampled.append(len(patches))
-            return patches
-
         started = time.perf_counter()
         parts = build_bank(
             self.filters,
+            n_channels=images.shape[3],
             n_filters=self.n_filters,
             kernel_size=self.kernel_size,
-            n_channels=n_channels,
-            random_state=random_state,
-            sample_patches=sample_patches,
+            images=images,
+            padding=padding,
+            n_patches=self.n_patches,
+            random_state=self.random_state,
         )
-        if self.verbose and n_sampled:
+        if self.verbose and parts.n_patches:
             print(
                 f"[{type(self).__name__}] learned {len(parts.filters)} filters of "
-                f"{parts.filters.shape[1]}x{parts.filters.shape[2]} from {n_sampled[0]} "
+                f"{parts.filters.shape[1]}x{parts.filters.shape[2]} from {parts.n_patches} "
                 f"patches in {time.perf_counter() - started:.1f} s",
                 flush=True,
             )
         return parts
-
-
-def _check_bank(filters, n_channels) -> np.ndarray:
-    """The user's bank as a float64 copy, or a ValueError saying what to fix."""
-    if isinstance(filters, np.ndarray) and np.iscomplexobj(filters):
-        raise ValueError(
-            "filters holds complex numbers, and casting would drop their imaginary parts; pass "
-            "real kernels, e.g. np.real(filters), np.abs(filters), or both parts as filters."
-        )
-    try:
-        bank = np.array(filters, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            "filters must be a preset name or a numeric array (n_filters, kernel_rows, "
-            f"kernel_cols[, n_channels]); got {type(filters).__name__}."
-        ) from exc
-    if bank.ndim not in (3, 4) or 0 in bank.shape:
-        raise ValueError(
-            "filters must be a non-empty array (n_filters, kernel_rows, kernel_cols) or "
-            f"(n_filters, kernel_rows, kernel_cols, n_channels); got shape {bank.shape}. "
-            "For a single 2-D kernel k, pass k[None]."
-        )
-    if not np.all(np.isfinite(bank)):
-        raise ValueError("filters holds NaN or infinite values; pass finite kernels.")
-    if bank.ndim == 4:
-        if bank.shape[3] != n_channels:
-            raise ValueError(
-                f"filters has {bank.shape[3]} channels but the images have {n_channels}; "
-                "give the bank the images' channel count, or a 3-D bank to apply per channel."
-            )
-        if n_channels == 1:
-            bank = bank[..., 0]
-    return bank

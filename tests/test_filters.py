@@ -8,10 +8,10 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.decomposition import PCA
 
 from skconv import filters as filters_module
-from skconv._patches import extract_patches, normalize_patches
 from skconv.filters import (
     FilterBankFallbackWarning,
     LearnedBank,
+    _handcrafted,
     default_contrast_eps,
     edge_bank,
     estimate_contrast_eps,
@@ -24,6 +24,7 @@ from skconv.filters import (
     seed_bank,
     tutorial_bank,
 )
+from skconv.filters._patches import extract_patches, normalize_patches
 
 
 def flat(bank):
@@ -212,7 +213,7 @@ def test_gabor_bank_counts():
 def skimage_crop(frequency, theta, bandwidth, kh, kw):
     """scikit-image's whole kernel, cropped or zero-padded: what gabor_bank computed in 0.1."""
     kernel = skimage.filters.gabor_kernel(frequency, theta=theta, bandwidth=bandwidth).real
-    return filters_module._centre_crop_or_pad(kernel, kh, kw)
+    return _handcrafted._centre_crop_or_pad(kernel, kh, kw)
 
 
 @pytest.mark.parametrize(
@@ -239,7 +240,7 @@ def test_gabor_bank_computes_only_the_window_to_the_last_bit(kernel_size, freque
             for j in range(4)
         ]
     )
-    np.testing.assert_array_equal(bank, filters_module._zero_mean_unit_norm(reference))
+    np.testing.assert_array_equal(bank, _handcrafted._zero_mean_unit_norm(reference))
 
 
 def test_gabor_bank_with_a_tiny_bandwidth_is_cosine_stripes_not_petabytes():

@@ -91,6 +91,22 @@ def expand_channelwise_bank(bank: np.ndarray, n_channels: int) -> np.ndarray:
     return full.reshape(n_channels * n_filters, rows, cols, n_channels)
 
 
+def drop_single_channel(bank: np.ndarray) -> np.ndarray:
+    """A full bank of one channel ``(F, kh, kw, 1)`` as the 2-D bank ``(F, kh, kw)``.
+
+    On one channel the two apply alike; skconv keeps such banks 2-D. Other banks are returned
+    as they are.
+
+    Examples
+    --------
+    >>> drop_single_channel(np.ones((2, 3, 3, 1))).shape
+    (2, 3, 3)
+    >>> drop_single_channel(np.ones((2, 3, 3, 3))).shape
+    (2, 3, 3, 3)
+    """
+    return bank[..., 0] if bank.ndim == 4 and bank.shape[3] == 1 else bank
+
+
 def n_output_maps(n_filters: int, activation: str | None) -> int:
     """Number of maps a full bank of ``n_filters`` gives after ``activation``."""
     return 2 * n_filters if activation == "crelu" else n_filters

@@ -20,7 +20,8 @@ The hand-crafted banks (:func:`tutorial_bank`, :func:`edge_bank`, :func:`gabor_b
 ``(m, kh, kw, C)``, keeping the channel axis even when ``C == 1``, and both return a
 :class:`LearnedBank` ``(filters, bias)``.
 
-Every builder takes ``(n_filters, kernel_size, *, ...)`` in that order, and every learner
+Every builder takes ``(n_filters, kernel_size, *, ...)`` in that order (:func:`edge_bank`, whose
+0.1 order was the reverse, takes them by keyword only), and every learner
 ``(patches, n_filters, *, ...)``. ``kernel_size`` is an int (square kernels) or a pair
 ``(kh, kw)`` wherever it applies.
 

@@ -59,8 +59,10 @@ def _warn_deprecated(old: str, instead: str) -> None:
 def _positional_in_0_1_order(names: tuple[str, ...]):
     """Read positional arguments in the 0.1 order ``names``, with a FutureWarning.
 
-    For a function whose parameters were reordered: a positional call written for the old
-    order would otherwise silently swap meanings. Keyword calls pass through untouched.
+    For a function whose parameters were reordered and made keyword-only: a positional call
+    written for the old order keeps its meaning, with a warning, until the release that
+    removes this shim, and from then raises ``TypeError``; it never means something else.
+    Keyword calls pass through untouched.
     """
 
     def decorate(function):
@@ -74,8 +76,9 @@ def _positional_in_0_1_order(names: tuple[str, ...]):
                     )
                 warnings.warn(
                     f"Positional arguments to {function.__name__} are deprecated in 0.2 and "
-                    f"will be removed in {REMOVED_IN}; they are still read in the 0.1 order "
-                    f"({', '.join(names)}), but pass n_filters= and kernel_size= by keyword.",
+                    f"raise a TypeError from {REMOVED_IN}, when its parameters become "
+                    f"keyword-only; until then they are read in the 0.1 order "
+                    f"({', '.join(names)}). Pass n_filters= and kernel_size= by keyword.",
                     FutureWarning,
                     stacklevel=2,
                 )
@@ -92,7 +95,8 @@ def _positional_in_0_1_order(names: tuple[str, ...]):
     return decorate
 
 
-# Removed in 0.4: positional arguments, read in the 0.1 order (kernel_size, n_filters).
+# Removed in 0.4: positional arguments, read in the 0.1 order (kernel_size, n_filters);
+# without this shim the keyword-only edge_bank refuses them with a TypeError.
 edge_bank = _positional_in_0_1_order(("kernel_size", "n_filters"))(_handcrafted.edge_bank)
 
 

@@ -73,14 +73,18 @@ def _correlation_kernel_of(edge_filter, size: int) -> np.ndarray:
 
 
 def edge_bank(
-    n_filters: int = 4, kernel_size: int | tuple[int, int] = 3, *, operator: str | None = None
+    *, n_filters: int = 4, kernel_size: int | tuple[int, int] = 3, operator: str | None = None
 ) -> np.ndarray:
     """Derivative (edge) filters in ``n_filters`` orientations, from scikit-image's kernels.
 
+    Every parameter is keyword-only: 0.1 took ``(kernel_size, n_filters)`` positionally, the
+    opposite of every other builder, so a positional call cannot mean one thing in one
+    release and the other in the next.
+
     .. deprecated:: 0.2
-       Positional arguments are read in the 0.1 order ``(kernel_size, n_filters)``, with a
-       ``FutureWarning``; pass ``n_filters=`` and ``kernel_size=`` by keyword. From 0.4,
-       positional arguments follow the order below, as in every other builder.
+       Positional arguments are still read in the 0.1 order ``(kernel_size, n_filters)``,
+       with a ``FutureWarning``; from 0.4 they raise ``TypeError``. Pass ``n_filters=`` and
+       ``kernel_size=`` by keyword.
 
     Parameters
     ----------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -13,11 +14,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import N_JOBS_CONSTRAINT, OVERFLOW_MARGIN, SkconvTransformer, unfitted_on_error
-from ._engine.convolution import ACTIVATIONS, CONV_METHODS, convolve
+from ._engine.convolution import ACTIVATIONS, CONV_METHODS, convolve, response_bound
 from ._engine.cost import choose_conv_method
 from ._engine.geometry import (
+    MapSources,
     conv_output_shape,
     expand_channelwise_bank,
+    map_sources,
     n_output_maps,
     resolve_padding,
 )
@@ -202,7 +205,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
         "n_filters": [Interval(Integral, 1, None, closed="left"), None],
         "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like", None],
         "n_patches": [Interval(Integral, 1, None, closed="left")],
-        "method": [StrOptions(set(CONV_METHODS))],
+        "method": [StrOptions({"auto", *CONV_METHODS})],
         "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -331,8 +334,13 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             progress.batch_done(batch, stop)
         return maps
 
+    # The contract with the estimators that compose this one (ConvPool, plotting): _maps turns
+    # a validated stack into maps, _map_bound bounds their values, _map_sources says where each
+    # map comes from. They read the fitted attributes only.
+
     def _maps(self, images: np.ndarray, *, peak: float, n_jobs: int) -> np.ndarray:
-        """The maps of validated images whose pixels are at most ``peak`` in magnitude."""
+        """The maps of a validated stack ``(n, H, W, C)`` of the fitted image shape, in the
+        dtype :meth:`transform` computes in, whose pixels are at most ``peak`` in magnitude."""
         bank = self.filters_
         n_channels = self.image_shape_[2]
         if bank.ndim == 3:
@@ -343,7 +351,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
         if self.normalize:
             bank = bank / self.filters_[0].size
         limit = float(np.finfo(images.dtype).max) / OVERFLOW_MARGIN
-        unsafe = self.response_bound(peak, bank) >= limit
+        unsafe = self._map_bound(peak, bank) >= limit
         # Only then can numpy's overflow warnings come; the error below replaces them.
         quiet = np.errstate(over="ignore", invalid="ignore")
         with quiet if unsafe else contextlib.nullcontext():
@@ -367,23 +375,53 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             )
         return maps
 
-    def response_bound(self, peak: float, bank: np.ndarray | None = None) -> float:
+    def _map_bound(self, peak: float, bank: np.ndarray | None = None) -> float:
         """An upper bound on any value the convolution computes, for pixels up to ``peak``.
 
-        ``|response| <= peak * max_f ||k_f||_1 + |bias|``; the FFT's intermediate sums span
-        a whole padded image, and "triangle" subtracts a mean (at most doubling it). The
-        contrast division of "kmeans" squares pixels and divides by ``sqrt(contrast_eps_)``.
+        ``bank`` is the bank as convolved (normalised, expanded); ``None`` means ``filters_``.
         """
         if bank is None:
             bank = self.filters_ / (self.filters_[0].size if self.normalize else 1)
-        (top, bottom), (left, right) = self.padding_
-        rows, cols, n_channels = self.image_shape_
-        pixels = (rows + top + bottom) * (cols + left + right) * n_channels
-        gain = float(np.abs(bank).reshape(len(bank), -1).sum(axis=1).max())
-        bound = 2 * peak * gain * pixels + float(np.abs(self.bias_).max())
-        if self.contrast_eps_ is not None:
-            bound = max(bound / np.sqrt(self.contrast_eps_), peak * peak * pixels)
-        return bound
+        return response_bound(
+            peak, bank, self.bias_, self.image_shape_, self.padding_, self.contrast_eps_
+        )
+
+    def _map_sources(self) -> MapSources:
+        """Which filter of ``filters_``, on which channel and with which sign, each map is.
+
+        Map ``m`` is the response to ``sign[m] * filters_[filter[m]]`` on channel
+        ``channel[m]`` (``-1``: a full bank, summed over the channels), before the
+        activation: a bank applied channel by channel gives map ``c * F + f`` for filter
+        ``f`` on channel ``c``, and ``"crelu"`` appends the negated filters' maps.
+        """
+        per_channel = self.image_shape_[2] if self.filters_.ndim == 3 else None
+        return map_sources(len(self.filters_), per_channel, self.activation)
+
+    def response_bound(self, peak: float, bank: np.ndarray | None = None) -> float:
+        """Deprecated: an upper bound on any value the convolution computes.
+
+        .. deprecated:: 0.2
+           ``response_bound`` was public by accident; it will be removed in 0.4.
+
+        Parameters
+        ----------
+        peak : float
+            The largest pixel magnitude.
+        bank : ndarray, default=None
+            The full bank convolved; ``None`` means ``filters_``.
+
+        Returns
+        -------
+        bound : float
+            A bound on any value the convolution of such pixels computes.
+        """
+        warnings.warn(
+            "ConvFeatureExtractor.response_bound is deprecated in 0.2 and will be removed in "
+            "0.4; it was never meant to be public, and has no replacement.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self._map_bound(peak, bank)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the maps' values in C order: ``conv_r{row}_c{col}_m{map}``.

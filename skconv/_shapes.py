@@ -10,8 +10,6 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-FLOAT_DTYPES = (np.float64, np.float32)
-
 
 def resolve_image_shape(image_shape) -> tuple[int, int, int] | None:
     """``(H, W)`` or ``(H, W, C)`` as ``(H, W, C)``; ``None`` stays ``None``."""
@@ -32,12 +30,18 @@ def resolve_image_shape(image_shape) -> tuple[int, int, int] | None:
 
 
 class Images(NamedTuple):
-    """X validated: the ``(n, H, W, C)`` stack, its ``(H, W, C)``, whether X was 2-D, and the
-    largest pixel magnitude (which bounds what a convolution or an average can reach)."""
+    """X validated: the ``(n, H, W, C)`` stack, its ``(H, W, C)``, whether its images are one
+    row each, and the largest pixel magnitude (which bounds what a convolution or an average
+    can reach).
+
+    ``one_row`` is the one-row rule, decided here (in ``fit``, ``reset=True``; it is
+    ``False`` otherwise) and nowhere else: a 2-D X given without ``image_shape`` is read as
+    ``1 x n_features`` images, whose pooling windows are clipped to the row.
+    """
 
     stack: np.ndarray
     shape: tuple
-    flat_input: bool
+    one_row: bool
     peak: float
 
 
@@ -103,7 +107,8 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None) -> Images:
                 f"{int(np.prod(shape))}; set image_shape to the (height, width[, channels]) of "
                 "your images."
             )
-    return Images(flat.reshape(flat.shape[0], *shape), shape, ndim not in (3, 4), peak)
+    one_row = reset and ndim not in (3, 4) and image_shape is None
+    return Images(flat.reshape(flat.shape[0], *shape), shape, one_row, peak)
 
 
 def _warn_if_square(estimator, n_features: int) -> None:

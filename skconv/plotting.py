@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from ._engine.geometry import drop_single_channel
+
 __all__ = ["plot_feature_importance", "plot_feature_maps", "plot_filters"]
 
 _INSTALL_HINT = (
@@ -161,9 +163,7 @@ ConvFeatureExtractor
     """
     if hasattr(bank, "filters_"):
         bank = bank.filters_
-    kernels = _as_finite_array(bank, "filters")
-    if kernels.ndim == 4 and kernels.shape[3] == 1:
-        kernels = kernels[..., 0]
+    kernels = drop_single_channel(_as_finite_array(bank, "filters"))
     if kernels.ndim == 4 and kernels.shape[3] != 3:
         raise ValueError(
             f"plot_filters draws full kernels with 1 or 3 channels; these have "
@@ -401,21 +401,14 @@ def _kernels_per_map(filters, conv, n_maps: int) -> np.ndarray | None:
     if isinstance(filters, bool):
         if not filters or conv is None:
             return None
-        bank = conv.filters_
-        n_channels = conv.image_shape_[2]
-        if bank.ndim == 3 and n_channels > 1:  # applied channel by channel: map c * F + f
-            bank = np.concatenate([bank] * n_channels)
-        if conv.activation == "crelu":  # relu(-r) is the response to the negated filter
-            bank = np.concatenate([bank, -bank])
-        if bank.ndim == 4 and bank.shape[3] == 1:
-            bank = bank[..., 0]
+        sources = conv._map_sources()
+        sign = sources.sign.reshape(-1, *[1] * (conv.filters_.ndim - 1))
+        bank = drop_single_channel(conv.filters_[sources.filter] * sign)
         drawable = bank.ndim == 3 or bank.shape[3] == 3
         return bank if drawable and len(bank) == n_maps else None
     if hasattr(filters, "filters_"):
         filters = filters.filters_
-    bank = _as_finite_array(filters, "filters")
-    if bank.ndim == 4 and bank.shape[3] == 1:
-        bank = bank[..., 0]
+    bank = drop_single_channel(_as_finite_array(filters, "filters"))
     if not (bank.ndim == 3 or (bank.ndim == 4 and bank.shape[3] == 3)):
         raise ValueError(
             "filters must have shape (n_maps, kh, kw) or (n_maps, kh, kw, 3); got shape "

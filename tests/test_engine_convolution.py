@@ -270,16 +270,6 @@ def test_working_set_beyond_the_output_is_bounded_by_chunk_bytes(method):
     assert peak - output_bytes < 4 * 2 * chunk_bytes
 
 
-def test_bad_method_and_activation_are_named_even_for_empty_input():
-    empty = np.zeros((0, 5, 5, 1))
-    with pytest.raises(ValueError, match="method"):
-        convolve(empty, np.ones((1, 3, 3, 1)), method="direct")
-    with pytest.raises(ValueError, match="activation"):
-        convolve(empty, np.ones((1, 3, 3, 1)), activation="sigmoid")
-    with pytest.raises(ValueError, match="contrast_eps"):
-        convolve(empty, np.ones((1, 3, 3, 1)), method="fft", contrast_eps=1.0)
-
-
 # Cases of the reproducibility tests: (name, image shape, bank shape or channel-wise bank,
 # stride, padding). "one position" makes every image's product a single row (a matrix-vector
 # product in BLAS).

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 import skconv
+from skconv import ConvFeatureExtractor
 from skconv._engine import cost as _cost
 from skconv._engine.convolution import convolve
 from skconv._engine.cost import choose_conv_method
@@ -36,6 +37,7 @@ def test_auto_method_rule_picks_the_measured_winner():
 
 
 def test_auto_method_is_the_rules_choice():
+    """ConvFeatureExtractor(method="auto") runs what the rule picks for the images of fit."""
     rng = np.random.RandomState(11)
     chosen = set()
     for image_shape, kernel in [((40, 40), (3, 3)), ((40, 40), (21, 21))]:
@@ -43,9 +45,12 @@ def test_auto_method_is_the_rules_choice():
         bank = rng.randn(2, *kernel, 1)
         method = choose_conv_method(kernel, image_shape=image_shape, n_images=2, n_filters=2)
         chosen.add(method)
+        auto = ConvFeatureExtractor(bank, padding="valid", activation=None).fit(images)
+        assert auto.method_ == method
         # The two algorithms round differently, so bitwise equality tells which one ran.
         np.testing.assert_array_equal(
-            convolve(images, bank), convolve(images, bank, method=method)
+            auto.transform(images),
+            convolve(images, bank, method=method),
         )
     assert chosen == {"gemm", "fft"}
 

@@ -45,11 +45,6 @@ def test_pool_threads_match_one_thread():
     )
 
 
-def test_pool_rejects_too_much_padding():
-    with pytest.raises(ValueError, match="padding"):
-        pool(np.zeros((1, 4, 4, 1)), (2, 2), padding=(2, 0))
-
-
 @pytest.mark.parametrize("mode", ["max", "avg"])
 def test_grid_pool_covers_the_map_in_regions(mode):
     rng = np.random.RandomState(10)

@@ -159,7 +159,7 @@ def conv_cases(draw):
         "stride_pair": stride_pair,
         "activation": draw(st.sampled_from(activations)),
         "normalize": draw(st.booleans()),
-        "method": draw(st.sampled_from(CONV_METHODS)),
+        "method": draw(st.sampled_from(("auto", *CONV_METHODS))),
         "layout": layout,
     }
 

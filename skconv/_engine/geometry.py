@@ -15,6 +15,8 @@ Shapes used throughout skconv's core:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 Pair = tuple[int, int]
@@ -105,6 +107,42 @@ def drop_single_channel(bank: np.ndarray) -> np.ndarray:
     (2, 3, 3, 3)
     """
     return bank[..., 0] if bank.ndim == 4 and bank.shape[3] == 1 else bank
+
+
+class MapSources(NamedTuple):
+    """Where each map comes from, one entry per map: the filter's index in the bank, the
+    channel (``-1`` for a full bank, summed over the channels) and the sign (``-1`` for the
+    negative half of ``"crelu"``)."""
+
+    filter: np.ndarray
+    channel: np.ndarray
+    sign: np.ndarray
+
+
+def map_sources(n_filters: int, n_channels: int | None, activation: str | None) -> MapSources:
+    """The filter, channel and sign of every map, in the order the maps come in.
+
+    ``n_channels`` is the channel count a 2-D bank is applied to channel by channel (see
+    :func:`expand_channelwise_bank`: map ``c * F + f`` is filter ``f`` on channel ``c``), or
+    ``None`` for a full bank. ``"crelu"`` appends the maps of the negated filters.
+
+    Examples
+    --------
+    >>> map_sources(2, 2, "crelu").channel
+    array([0, 0, 1, 1, 0, 0, 1, 1])
+    >>> map_sources(2, None, "crelu").sign
+    array([ 1,  1, -1, -1])
+    """
+    if n_channels is None:
+        filters, channels = np.arange(n_filters), np.full(n_filters, -1)
+    else:
+        filters = np.tile(np.arange(n_filters), n_channels)
+        channels = np.repeat(np.arange(n_channels), n_filters)
+    signs = np.ones(len(filters), dtype=int)
+    if activation == "crelu":
+        filters, channels = np.tile(filters, 2), np.tile(channels, 2)
+        signs = np.concatenate([signs, -signs])
+    return MapSources(filters, channels, signs)
 
 
 def n_output_maps(n_filters: int, activation: str | None) -> int:

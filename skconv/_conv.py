@@ -10,6 +10,7 @@ from numbers import Integral
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import _fit_context
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
@@ -260,10 +261,11 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             Fitted extractor.
         """
         stride = as_pair(self.stride, "stride")
-        padding = self._padding_setting()
-        images, image_shape, _, _ = validate_images(
-            self, X, reset=True, image_shape=self.image_shape
-        )
+        padding = self.padding
+        if not isinstance(padding, str):
+            padding = as_pair(padding, "padding", minimum=0)
+        validated = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        images, image_shape = validated.stack, validated.shape
         bank, bias, contrast_eps, _ = self._build_bank(images, padding)
         if contrast_eps is not None and self.method == "fft":
             raise ValueError(
@@ -320,27 +322,29 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
         """
         check_is_fitted(self)
         self._check_fit_parameters()
-        images = validate_images(self, X, reset=False)
+        # Integer images are cast one batch at a time, into the maps' dtype.
+        images = validate_images(self, X, reset=False, cast=False)
         stack, n_jobs = images.stack, effective_n_jobs(self.n_jobs)
-        if not self.verbose:
-            return self._maps(stack, peak=images.peak, n_jobs=n_jobs)
-        batch_size = auto_batch_size(int(np.prod(self.output_shape_)) * stack.itemsize)
-        starts = range(0, len(stack), batch_size)
-        progress = Progress(type(self).__name__, len(stack), len(starts), self.verbose)
-        maps = np.empty((len(stack), *self.output_shape_), dtype=stack.dtype)
-        for batch, start in enumerate(starts, 1):
-            stop = min(start + batch_size, len(stack))
-            maps[start:stop] = self._maps(stack[start:stop], peak=images.peak, n_jobs=n_jobs)
-            progress.batch_done(batch, stop)
+        maps = np.empty((len(stack), *self.output_shape_), dtype=images.dtype)
+        if self.verbose or stack.dtype != images.dtype:
+            batch_size = auto_batch_size(maps[:1].nbytes)
+        else:
+            batch_size = max(1, len(stack))
+        batches = list(gen_batches(len(stack), batch_size))
+        progress = Progress(type(self).__name__, len(stack), len(batches), self.verbose)
+        for number, batch in enumerate(batches, 1):
+            batch_images = stack[batch].astype(images.dtype, copy=False)
+            self._maps(batch_images, peak=images.peak, n_jobs=n_jobs, out=maps[batch])
+            progress.batch_done(number, batch.stop)
         return maps
 
-    # The contract with the estimators that compose this one (ConvPool, plotting): _maps turns
-    # a validated stack into maps, _map_bound bounds their values, _map_sources says where each
-    # map comes from. They read the fitted attributes only.
+    # The contract with the estimators that compose this one (ConvPool, plotting): _maps,
+    # _map_bound, _map_sources. They read the fitted attributes only.
 
-    def _maps(self, images: np.ndarray, *, peak: float, n_jobs: int) -> np.ndarray:
+    def _maps(self, images: np.ndarray, *, peak: float, n_jobs: int, out=None) -> np.ndarray:
         """The maps of a validated stack ``(n, H, W, C)`` of the fitted image shape, in the
-        dtype :meth:`transform` computes in, whose pixels are at most ``peak`` in magnitude."""
+        dtype :meth:`transform` computes in, whose pixels are at most ``peak`` in magnitude;
+        written into ``out`` when given."""
         bank = self.filters_
         n_channels = self.image_shape_[2]
         if bank.ndim == 3:
@@ -365,6 +369,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
                 contrast_eps=self.contrast_eps_,
                 method=self.method_,
                 n_jobs=n_jobs,
+                out=out,
             )
         if unsafe and not np.isfinite(maps).all():
             raise ValueError(
@@ -470,11 +475,6 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
                 f"{transform!r}."
             )
         return self
-
-    def _padding_setting(self):
-        if isinstance(self.padding, str):
-            return self.padding
-        return as_pair(self.padding, "padding", minimum=0)
 
     def _build_bank(self, images, padding) -> BankParts:
         """The bank, its bias and its contrast setting, from a preset or the user's array."""

@@ -7,6 +7,7 @@ from numbers import Integral
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import _fit_context, clone
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
@@ -172,24 +173,26 @@ class ConvPool(SkconvTransformer):
         """
         check_is_fitted(self)
         self._check_fit_parameters()
-        images = validate_images(self, X, reset=False)
+        # Integer images are cast one batch at a time, so the peak is the output and one batch.
+        images = validate_images(self, X, reset=False, cast=False)
         stack = images.stack
-        batch_size = self._resolve_batch_size(stack.itemsize)
+        batch_size = self._resolve_batch_size(images.dtype.itemsize)
         conv_jobs = effective_n_jobs(self.conv.n_jobs if self.conv is not None else None)
         pool_jobs = effective_n_jobs(self.pool.n_jobs if self.pool is not None else None)
         map_peak = self.conv_._map_bound(images.peak)
-        starts = range(0, len(stack), batch_size)
-        progress = Progress(type(self).__name__, len(stack), len(starts), self.verbose)
+        batches = list(gen_batches(len(stack), batch_size))
+        progress = Progress(type(self).__name__, len(stack), len(batches), self.verbose)
         features = None
-        for batch, start in enumerate(starts, 1):
-            stop = min(start + batch_size, len(stack))
-            maps = self.conv_._maps(stack[start:stop], peak=images.peak, n_jobs=conv_jobs)
+        for number, batch in enumerate(batches, 1):
+            batch_images = stack[batch].astype(images.dtype, copy=False)
+            maps = self.conv_._maps(batch_images, peak=images.peak, n_jobs=conv_jobs)
+            del batch_images
             pooled = self.pool_._pool(maps, peak=map_peak, n_jobs=pool_jobs)
             del maps  # so that the next batch's maps do not coexist with these
             if features is None:
                 features = np.empty((len(stack), *pooled.shape[1:]), dtype=pooled.dtype)
-            features[start:stop] = pooled
-            progress.batch_done(batch, stop)
+            features[batch] = pooled
+            progress.batch_done(number, batch.stop)
         return features
 
     def _resolve_batch_size(self, itemsize: int) -> int:

@@ -42,6 +42,7 @@ def convolve(
     method: str = "gemm",
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     n_jobs: int = 1,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cross-correlate a stack of images with a full filter bank.
 
@@ -78,11 +79,14 @@ def convolve(
         Threads that share the work items (``-1``: all cores). BLAS runs single-threaded
         meanwhile, whatever ``n_jobs`` is, and every item is computed the same way, so the
         maps do not depend on ``n_jobs``.
+    out : ndarray of shape (n_images, out_rows, out_cols, n_maps), default=None
+        Where to write the maps (of the images' dtype), e.g. a slice of a larger output;
+        ``None`` allocates them.
 
     Returns
     -------
     maps : ndarray of shape (n_images, out_rows, out_cols, n_maps)
-        In the images' dtype, allocated once in this final layout.
+        In the images' dtype, allocated once in this final layout (``out`` when given).
 
     See Also
     --------
@@ -123,7 +127,7 @@ def convolve(
         bank = np.concatenate([bank, -bank])
         bias = None if bias is None else np.concatenate([bias, -bias])
     n_maps = bank.shape[0]
-    maps = np.empty((n_images, out_rows, out_cols, n_maps), dtype=dtype)
+    maps = np.empty((n_images, out_rows, out_cols, n_maps), dtype=dtype) if out is None else out
     if n_images == 0:
         return maps
 

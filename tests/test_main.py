@@ -12,7 +12,7 @@ from sklearn.svm import SVC
 
 from skconv import __version__
 from skconv.__main__ import build_parser, main, make_pipeline
-from skconv._presets import PRESETS
+from skconv.filters._presets import PRESETS
 
 
 def accuracies(output: str) -> tuple[float, float]:

@@ -475,7 +475,7 @@ COMMAND_LINE = [
     Row(main, "--filters", "given with `--dataset fashion-mnist`", "start",
         cli("--dataset", "fashion-mnist", "--filters", "gabor", "-C", "3", "--grid-search"),
         SystemExit, ("skconv: error: --filters -C --grid-search do not apply to --dataset "
-                     "(the recipe has its own settings)",)),
+                     "fashion-mnist (the recipe has its own settings)",)),
     Row(main, "--test-size", "given with `--dataset digits`", "start",
         cli("--test-size", "0.5"), SystemExit,
         ("skconv: error: --test-size does not apply to --dataset digits",)),

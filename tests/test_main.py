@@ -423,5 +423,6 @@ def test_the_watcher_prints_every_few_seconds_whatever_the_run_does(capfd):
                 sum(range(10**6))  # a C loop that holds this process's GIL
     lines = capfd.readouterr().out.splitlines()
     assert len(lines) >= 3, lines
+    assert RunProgress({"run": 1}).every == 10.0  # what the command line uses
     assert all(line.startswith("[skconv] ") and "left in all" in line for line in lines)
     assert "stage 2/2 (two)" in lines[-1]

@@ -181,7 +181,7 @@ def grid_search(pipeline, X_train, y_train, cv: int, n_jobs: int) -> Pipeline:
         "outputs cached) ...",
         flush=True,
     )
-    progress = RunProgress({"grid search": n_fits, "refit": 1})
+    progress = RunProgress({"grid search": 1})  # its fits and the best one's refit
 
     def score_and_count(estimator, X, y):  # the fits are counted as they are scored
         progress.unit_done()
@@ -204,7 +204,7 @@ def grid_search(pipeline, X_train, y_train, cv: int, n_jobs: int) -> Pipeline:
             scoring=score_and_count,
             n_jobs=n_jobs,
         )
-        with progress, progress.stage("grid search", n_units=n_fits):
+        with progress, progress.stage("grid search", n_units=n_fits + 1):
             search.fit(X_train, y_train)
     best = search.best_estimator_.set_params(memory=None)
     print(

@@ -216,7 +216,7 @@ def grid_search(pipeline, X_train, y_train, cv: int, n_jobs: int) -> Pipeline:
 
 
 def run_recipe(parser, args, model, load) -> int:
-    """Fit a recipe of skconv.recipes on ``load()``'s training part, score the test part."""
+    """Fit a recipe of skconv.recipes on ``load(args)``'s training part, score its test part."""
     job = "--folder" if args.folder else "--dataset fashion-mnist"
     ignored = DIGITS_ONLY if args.folder else (*DIGITS_ONLY, *FOLDER_ONLY)
     parser.refuse(args, ignored, f"to {job} (the recipe has its own settings)")
@@ -224,7 +224,7 @@ def run_recipe(parser, args, model, load) -> int:
     parser.check_picture_path(args.plot_filters)
     started = time.perf_counter()
     try:
-        X_train, X_test, y_train, y_test, what = load()
+        X_train, X_test, y_train, y_test, what = load(args)
     except InvalidParameterError as exc:  # raised before any file is read
         parser.error(report.as_usage_error(exc, ""))
     except (OSError, ValueError) as exc:  # missing or unreadable data: the library's message
@@ -252,40 +252,39 @@ def run_recipe(parser, args, model, load) -> int:
     return 0
 
 
+def load_folder(args) -> tuple:
+    """The images of ``args.folder``, split by class with ``args.test_size`` held out."""
+    from .datasets import load_image_folder
+
+    shape = None if args.image_shape is None else tuple(args.image_shape)
+    images = load_image_folder(args.folder, image_shape=shape, verbose=1)
+    X, y, seed = images.images, images.target, args.random_state
+    split = train_test_split(X, y, test_size=args.test_size, stratify=y, random_state=seed)
+    return *split, f"{args.folder}, {len(images.target_names)} classes"
+
+
+def load_fashion_mnist(args) -> tuple:
+    from .datasets import fetch_fashion_mnist
+
+    train, test = (fetch_fashion_mnist(subset=subset) for subset in ("train", "test"))
+    return train.images, test.images, train.target, test.target, "Fashion-MNIST"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    n_jobs = -1 if args.n_jobs is None else args.n_jobs
+    recipe = {"n_jobs": -1 if args.n_jobs is None else args.n_jobs, "verbose": 1}
+    recipe["random_state"] = args.random_state
     if args.folder is not None:
-        from .datasets import load_image_folder
         from .recipes import make_image_classifier
-
-        def load_folder():
-            shape = None if args.image_shape is None else tuple(args.image_shape)
-            images = load_image_folder(args.folder, image_shape=shape, verbose=1)
-            split = train_test_split(
-                images.images,
-                images.target,
-                test_size=args.test_size,
-                stratify=images.target,
-                random_state=args.random_state,
-            )
-            return *split, f"{args.folder}, {len(images.target_names)} classes"
 
         # train_test_split's own check of --test-size, on indices only, before any work.
         parser.checked("", train_test_split, np.arange(10_000), test_size=args.test_size)
-        model = make_image_classifier(n_jobs=n_jobs, random_state=args.random_state, verbose=1)
-        return run_recipe(parser, args, model, load_folder)
+        return run_recipe(parser, args, make_image_classifier(**recipe), load_folder)
     if args.dataset == "fashion-mnist":
-        from .datasets import fetch_fashion_mnist
         from .recipes import fashion_mnist_pipeline
 
-        def load_fashion_mnist():
-            train, test = (fetch_fashion_mnist(subset=subset) for subset in ("train", "test"))
-            return train.images, test.images, train.target, test.target, "Fashion-MNIST"
-
-        model = fashion_mnist_pipeline(n_jobs=n_jobs, random_state=args.random_state, verbose=1)
-        return run_recipe(parser, args, model, load_fashion_mnist)
+        return run_recipe(parser, args, fashion_mnist_pipeline(**recipe), load_fashion_mnist)
     return run_digits(parser, args)
 
 

@@ -170,10 +170,10 @@ def write_filters(model: object, path: str | None) -> None:
 def describe(pipeline) -> str:
     """The digits pipeline, fitted, in one line: bank, pooling and classifier."""
     conv, pool, clf = pipeline["conv"], pipeline["pool"], pipeline["clf"]
-    n_filters, rows, cols = conv.filters_.shape[:3]
+    rows, cols = conv.filters_.shape[1:3]
     window, stride = pool.pool_size_, pool.stride_
     return (
-        f"conv({conv.filters} {rows}x{cols} x{n_filters}, activation={conv.activation}) + "
+        f"conv({conv.filters} {rows}x{cols}, activation={conv.activation}) + "
         f"pool({pool.mode} {window[0]}x{window[1]}, stride {stride[0]}) + "
         f"StandardScaler + {type(clf).__name__}(C={clf.C:g})"
     )

@@ -59,8 +59,8 @@ def test_default_run_beats_the_raw_pixel_baseline_and_writes_the_filters_png(tmp
 
     for progress in ("[1/3] raw-pixel baseline", "[2/3] skconv pipeline", "[3/3] scoring"):
         assert progress in output
-    # ConvFeatureExtractor's defaults: gabor, 8 filters of 5x5.
-    assert "conv(gabor 5x5 x8, activation=abs) + pool(avg 2x2, stride 1)" in output
+    # ConvFeatureExtractor's defaults: gabor, 5x5 (as docs/getting_started.rst shows).
+    assert "conv(gabor 5x5, activation=abs) + pool(avg 2x2, stride 1)" in output
     assert re.search(r"^time taken: \d+\.\d s$", output, re.M)
     baseline, accuracy = accuracies(output)
     # scikit-learn's digits example reports 0.9689 for this SVC on this split.
@@ -90,7 +90,7 @@ def test_options_reach_the_pipeline(capsys):
     assert cli.main(argv) == 0
     output = capsys.readouterr().out
     assert (
-        "conv(tutorial 3x3 x3, activation=relu) + pool(max 2x2, stride 2) + StandardScaler + "
+        "conv(tutorial 3x3, activation=relu) + pool(max 2x2, stride 2) + StandardScaler + "
         "LogisticRegression(C=1)"
     ) in output
     _, accuracy = accuracies(output)
@@ -102,8 +102,8 @@ def test_a_preset_builds_what_the_estimator_builds(name, small_digits, capsys):
     # The command line has no defaults of its own: --filters edges is 3x3, as the library's.
     library = ConvFeatureExtractor(name, random_state=0).fit(small_digits.images[:150])
     assert cli.main(["--filters", name]) == 0
-    n_filters, rows, cols = library.filters_.shape
-    assert f"conv({name} {rows}x{cols} x{n_filters}, " in capsys.readouterr().out
+    rows, cols = library.filters_.shape[1:]
+    assert f"conv({name} {rows}x{cols}, " in capsys.readouterr().out
 
 
 def test_edges_is_three_by_three():
@@ -427,3 +427,40 @@ def test_the_watcher_prints_every_few_seconds_whatever_the_run_does(capfd):
     assert RunProgress({"run": 1}).every == 10.0  # what the command line uses
     assert all(line.startswith("[skconv] ") and "left in all" in line for line in lines)
     assert "stage 2/2 (two)" in lines[-1]
+
+
+# --- --folder: the general recipe on a user's folder ------------------------------------------
+
+
+def write_folder(root, n_per_class=24, size=(16, 16), corrupt=False, odd_size=False):
+    """Two classes of grey PNGs, horizontal and vertical stripes under noise."""
+    from skimage.io import imsave
+
+    rng = np.random.RandomState(0)
+    stripes = (np.arange(size[0]) % 4 < 2)[:, None] * np.ones(size)
+    for name, pattern in (("horizontal", stripes), ("vertical", stripes.T[: size[0], : size[1]])):
+        (root / name).mkdir(parents=True)
+        for i in range(n_per_class):
+            image = 200 * pattern + rng.randint(0, 56, size=size)
+            imsave(root / name / f"{i:03d}.png", image.astype(np.uint8), check_contrast=False)
+    if corrupt:
+        (root / "vertical" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    if odd_size:
+        imsave(root / "horizontal" / "big.png", np.zeros((20, 24), np.uint8), check_contrast=False)
+    return root
+
+
+def test_folder_holds_out_a_stratified_test_size(tmp_path):
+    folder = write_folder(tmp_path / "images", n_per_class=10)
+    args = cli.build_parser().parse_args(["--folder", str(folder), "--test-size", "0.4"])
+    X_train, X_test, y_train, y_test, what = cli.load_folder(args)
+    assert X_train.shape == (12, 16, 16) and X_test.shape == (8, 16, 16)
+    assert np.bincount(y_train).tolist() == [6, 6] and np.bincount(y_test).tolist() == [4, 4]
+    assert what == f"{folder}, 2 classes"
+
+
+def test_folder_image_shape_brings_mixed_sizes_to_one(tmp_path):
+    folder = write_folder(tmp_path / "images", n_per_class=4, odd_size=True)
+    args = cli.build_parser().parse_args(["--folder", str(folder), "--image-shape", "12", "10"])
+    X_train, X_test, *_ = cli.load_folder(args)
+    assert X_train.shape[1:] == X_test.shape[1:] == (12, 10)

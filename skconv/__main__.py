@@ -222,6 +222,9 @@ def run_recipe(parser, args, model, load) -> int:
     parser.refuse(args, ignored, f"to {job} (the recipe has its own settings)")
     parser.checked("", report.validate_all_params, model)
     parser.check_picture_path(args.plot_filters)
+    steps = model.get_params(deep=True).values()
+    if args.plot_filters and not any(isinstance(step, ConvFeatureExtractor) for step in steps):
+        parser.error("argument --plot-filters: this recipe has no filter bank to draw")
     started = time.perf_counter()
     try:
         X_train, X_test, y_train, y_test, what = load(args)

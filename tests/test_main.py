@@ -330,6 +330,25 @@ def test_fashion_mnist_runs_the_recipe_in_stages_with_the_options_given(
     assert [name for name, _ in run.stages] == list(cli.RECIPE_SHARES)
 
 
+def test_plot_filters_of_a_recipe_without_a_bank_is_refused_before_any_work(
+    tmp_path, monkeypatch, capsys
+):
+    pytest.importorskip("matplotlib")
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import RidgeClassifier
+
+    from skconv import datasets, recipes
+
+    monkeypatch.setattr(datasets, "fetch_fashion_mnist", lambda **kw: pytest.fail("loaded"))
+    monkeypatch.setattr(
+        recipes,
+        "fashion_mnist_pipeline",
+        lambda **kw: Pipeline([("pca", PCA()), ("clf", RidgeClassifier())]),
+    )
+    argv = ["--dataset", "fashion-mnist", "--plot-filters", str(tmp_path / "bank.png")]
+    assert "this recipe has no filter bank to draw" in usage_error(argv, capsys)
+
+
 def test_fashion_mnist_uses_all_cores_unless_told(small_recipe, monkeypatch, capsys):
     monkeypatch.setattr(cli, "run_recipe", lambda *args: 0)
     assert cli.main(["--dataset", "fashion-mnist"]) == 0

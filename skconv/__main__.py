@@ -46,11 +46,12 @@ FOLDER_ONLY = ("test_size", "image_shape")
 # The grid --grid-search explores: every preset at its defaults, against max/avg pooling of
 # 2x2 windows with stride 2 or 1.
 SEARCHED_POOLS = [PoolTransformer(2, stride=s, mode=m) for s in (2, 1) for m in ("max", "avg")]
-# The stages of a recipe's run and their shares of its time: fitting the features (bank and
-# PCA), the training images' features, the classifier, the test images. Measured in one run of
-# --dataset fashion-mnist (133, 176, 879 and 87 s on a loaded machine; 0.9309 test accuracy).
-RECIPE_SHARES = {"fit the features": 10, "features of the training images": 14,
-                 "fit the classifier": 69, "score the test images": 7}  # fmt: skip
+# The stages of a recipe's run: its fit, each stage ended by the fitted attribute that
+# ImageClassifier.fit sets then, and the test's score; their shares of the run's time,
+# measured in one run of --dataset fashion-mnist (133, 176, 879 and 87 s on a loaded machine).
+FIT_STAGES = {"fit the features": "features_", "features of the training images": "gamma_",
+              "fit the classifier": "classifier_"}  # fmt: skip
+RECIPE_SHARES = dict(zip([*FIT_STAGES, "score the test images"], (10, 14, 69, 7)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,9 +223,6 @@ def run_recipe(parser, args, model, load) -> int:
     parser.refuse(args, ignored, f"to {job} (the recipe has its own settings)")
     parser.checked("", report.validate_all_params, model)
     parser.check_picture_path(args.plot_filters)
-    steps = model.get_params(deep=True).values()
-    if args.plot_filters and not any(isinstance(step, ConvFeatureExtractor) for step in steps):
-        parser.error("argument --plot-filters: this recipe has no filter bank to draw")
     started = time.perf_counter()
     try:
         X_train, X_test, y_train, y_test, what = load(args)
@@ -237,17 +235,10 @@ def run_recipe(parser, args, model, load) -> int:
         f"skconv {__version__}: {what}: {len(X_train)} training and {len(X_test)} test images",
         flush=True,
     )
-    stages = iter(RECIPE_SHARES)
-    features, classifier = model[:-1], model[-1]  # model.fit, one stage at a time
     with RunProgress(RECIPE_SHARES) as progress:
-        with progress.stage(next(stages)):
-            features.fit(X_train, y_train)
-        with progress.stage(next(stages)):
-            train_features = features.transform(X_train)
-        with progress.stage(next(stages)):
-            classifier.fit(train_features, y_train)
-        del train_features
-        with progress.stage(next(stages)):
+        with progress.stages_marked_by(model, FIT_STAGES):
+            model.fit(X_train, y_train)
+        with progress.stage("score the test images"):
             accuracy = model.score(X_test, y_test)
     report.write_filters(model, args.plot_filters)
     print(f"skconv recipe test accuracy: {accuracy:.4f}")

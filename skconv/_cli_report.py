@@ -160,7 +160,11 @@ def write_filters(model: object, path: str | None) -> None:
 
     from .plotting import plot_filters
 
-    conv = fitted_extractors(model)[0]
+    banks = fitted_extractors(model)
+    if not banks:  # a model of the user's making could have none; the job is done anyway
+        print(f"skconv: the model holds no filter bank, so nothing was written to {path}")
+        return
+    conv = banks[0]
     fig = plot_filters(conv, title=f"skconv filters: {conv.filters}")
     fig.savefig(path, format=picture_format(path), dpi=100)
     plt.close(fig)

@@ -123,6 +123,35 @@ class RunProgress:
         """One more unit of the current stage is done (from any thread)."""
         self._send({"unit": 1})
 
+    @contextmanager
+    def stages_marked_by(self, estimator: object, ends: dict[str, str], poll: float = 0.5):
+        """Stages run inside one call, each ended when ``estimator`` gets the attribute
+        ``ends[name]`` (a fitted attribute the call sets), checked every ``poll`` seconds.
+
+        The last stage ends when the call returns, whatever attributes it set.
+        """
+        names, current, returned = list(ends), [0], threading.Event()
+        self._send({"begin": names[0], "n_units": 0})
+
+        def follow() -> None:
+            while not returned.wait(poll):
+                while current[0] < len(names) - 1 and hasattr(estimator, ends[names[current[0]]]):
+                    self._send({"end": names[current[0]]})
+                    current[0] += 1
+                    self._send({"begin": names[current[0]], "n_units": 0})
+
+        thread = threading.Thread(target=follow, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            returned.set()
+            thread.join()
+            self._send({"end": names[current[0]]})
+            for name in names[current[0] + 1 :]:
+                self._send({"begin": name, "n_units": 0})
+                self._send({"end": name})
+
 
 def _watch(shares: dict[str, float], every: float) -> None:
     """The watcher: apply the messages read from stdin, print a line every ``every`` s."""

@@ -16,6 +16,7 @@ from sklearn.utils import Bunch
 
 from skconv import ConvFeatureExtractor, __version__
 from skconv import __main__ as cli
+from skconv import _cli_report as report
 from skconv._heartbeat import RunProgress, RunState, duration
 from skconv._presets import PRESETS
 
@@ -134,6 +135,11 @@ class RecordedProgress:
 
     def unit_done(self):
         self.units += 1
+
+    @contextlib.contextmanager
+    def stages_marked_by(self, estimator, ends):
+        self.stages.extend((name, ends[name]) for name in ends)
+        yield
 
 
 def test_grid_search_reports_its_choice_and_counts_every_fit(small_digits, capsys, monkeypatch):
@@ -328,25 +334,7 @@ def test_fashion_mnist_runs_the_recipe_in_stages_with_the_options_given(
     assert picture.read_bytes()[:4] == b"\x89PNG"
     [run] = RecordedProgress.runs
     assert [name for name, _ in run.stages] == list(cli.RECIPE_SHARES)
-
-
-def test_plot_filters_of_a_recipe_without_a_bank_is_refused_before_any_work(
-    tmp_path, monkeypatch, capsys
-):
-    pytest.importorskip("matplotlib")
-    from sklearn.decomposition import PCA
-    from sklearn.linear_model import RidgeClassifier
-
-    from skconv import datasets, recipes
-
-    monkeypatch.setattr(datasets, "fetch_fashion_mnist", lambda **kw: pytest.fail("loaded"))
-    monkeypatch.setattr(
-        recipes,
-        "fashion_mnist_pipeline",
-        lambda **kw: Pipeline([("pca", PCA()), ("clf", RidgeClassifier())]),
-    )
-    argv = ["--dataset", "fashion-mnist", "--plot-filters", str(tmp_path / "bank.png")]
-    assert "this recipe has no filter bank to draw" in usage_error(argv, capsys)
+    assert run.stages[:3] == list(cli.FIT_STAGES.items())
 
 
 def test_fashion_mnist_uses_all_cores_unless_told(small_recipe, monkeypatch, capsys):
@@ -424,6 +412,47 @@ def test_run_state_counts_units_within_a_stage():
     )
 
 
+class SendsRecorded(RunProgress):
+    """A RunProgress whose messages are recorded instead of sent to a watcher."""
+
+    def __init__(self, shares):
+        super().__init__(shares)
+        self.messages = []
+
+    def _send(self, message):
+        self.messages.append(message)
+
+
+class ThreeStageFit:
+    """An estimator whose fit sets one attribute per stage, a moment apart."""
+
+    def fit(self):
+        import time
+
+        for attribute in ("first_", "second_", "third_"):
+            time.sleep(0.3)
+            setattr(self, attribute, True)
+
+
+def test_stages_inside_one_call_end_as_the_fitted_attributes_appear():
+    model = ThreeStageFit()
+    progress = SendsRecorded({"a": 1, "b": 1, "c": 1, "score": 1})
+    with progress.stages_marked_by(model, {"a": "first_", "b": "second_", "c": "third_"}, 0.05):
+        model.fit()
+    begin_end = [next(iter(message.items())) for message in progress.messages]
+    assert begin_end == [
+        ("begin", "a"), ("end", "a"), ("begin", "b"), ("end", "b"), ("begin", "c"), ("end", "c")
+    ]  # fmt: skip
+
+
+def test_stages_not_seen_inside_the_call_end_when_it_returns():
+    progress = SendsRecorded({"a": 1, "b": 1})
+    with progress.stages_marked_by(object(), {"a": "never_", "b": "never_either_"}, 10.0):
+        pass
+    begin_end = [next(iter(message.items())) for message in progress.messages]
+    assert begin_end == [("begin", "a"), ("end", "a"), ("begin", "b"), ("end", "b")]
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"), [(0.4, "0 s"), (59.4, "59 s"), (65, "1 min 05 s"), (3725, "1 h 02 min")]
 )
@@ -467,6 +496,14 @@ def write_folder(root, n_per_class=24, size=(16, 16), corrupt=False, odd_size=Fa
     if odd_size:
         imsave(root / "horizontal" / "big.png", np.zeros((20, 24), np.uint8), check_contrast=False)
     return root
+
+
+def test_plot_filters_says_so_when_a_model_holds_no_bank(tmp_path, capsys):
+    from sklearn.decomposition import PCA
+
+    report.write_filters(PCA().fit(np.eye(3)), str(tmp_path / "bank.png"))
+    assert "the model holds no filter bank, so nothing was written" in capsys.readouterr().out
+    assert not (tmp_path / "bank.png").exists()
 
 
 def test_folder_holds_out_a_stratified_test_size(tmp_path):

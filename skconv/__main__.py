@@ -46,12 +46,6 @@ FOLDER_ONLY = ("test_size", "image_shape")
 # The grid --grid-search explores: every preset at its defaults, against max/avg pooling of
 # 2x2 windows with stride 2 or 1.
 SEARCHED_POOLS = [PoolTransformer(2, stride=s, mode=m) for s in (2, 1) for m in ("max", "avg")]
-# The stages of a recipe's run: its fit, each stage ended by the fitted attribute that
-# ImageClassifier.fit sets then, and the test's score; their shares of the run's time,
-# measured in one run of --dataset fashion-mnist (133, 176, 879 and 87 s on a loaded machine).
-FIT_STAGES = {"fit the features": "features_", "features of the training images": "gamma_",
-              "fit the classifier": "classifier_"}  # fmt: skip
-RECIPE_SHARES = dict(zip([*FIT_STAGES, "score the test images"], (10, 14, 69, 7)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,8 +229,9 @@ def run_recipe(parser, args, model, load) -> int:
         f"skconv {__version__}: {what}: {len(X_train)} training and {len(X_test)} test images",
         flush=True,
     )
-    with RunProgress(RECIPE_SHARES) as progress:
-        with progress.stages_marked_by(model, FIT_STAGES):
+    shares = report.recipe_shares(model.get_params(), len(X_train), len(X_test))
+    with RunProgress(shares) as progress:
+        with progress.stages_marked_by(model, report.FIT_STAGES):
             model.fit(X_train, y_train)
         with progress.stage("score the test images"):
             accuracy = model.score(X_test, y_test)

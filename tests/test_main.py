@@ -333,8 +333,9 @@ def test_fashion_mnist_runs_the_recipe_in_stages_with_the_options_given(
     assert f"wrote the filter bank to {picture} (PNG)" in output
     assert picture.read_bytes()[:4] == b"\x89PNG"
     [run] = RecordedProgress.runs
-    assert [name for name, _ in run.stages] == list(cli.RECIPE_SHARES)
-    assert run.stages[:3] == list(cli.FIT_STAGES.items())
+    assert [name for name, _ in run.stages] == [*report.FIT_STAGES, "score the test images"]
+    assert run.stages[:3] == list(report.FIT_STAGES.items())
+    assert list(run.shares) == [name for name, _ in run.stages]
 
 
 def test_fashion_mnist_uses_all_cores_unless_told(small_recipe, monkeypatch, capsys):
@@ -380,6 +381,17 @@ def test_corrupt_fashion_mnist_is_one_clear_message(tmp_path, monkeypatch, capsy
 
 
 # --- the progress of a whole run -------------------------------------------------------------
+
+
+def test_recipe_shares_scale_the_measured_run_by_what_each_stage_works_on():
+    params = {"max_fit_samples": 10_000, "n_components": 6_000}
+    fashion_mnist = report.recipe_shares(params, 60_000, 10_000)
+    assert list(fashion_mnist.values()) == pytest.approx([133, 176, 879, 87])
+    small = report.recipe_shares(params, 600, 200)
+    # 600 images: the bank and PCA dominate, the classifier's 600 landmarks are cheap.
+    assert small["fit the features"] == pytest.approx(133 * 0.06)
+    assert small["fit the classifier"] == pytest.approx(879 * 0.01 * 0.1**2)
+    assert max(small, key=small.get) == "fit the features"
 
 
 def test_run_state_estimates_the_whole_run_from_the_stages_done():

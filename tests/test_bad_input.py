@@ -492,6 +492,9 @@ COMMAND_LINE = [
         cli("--dataset", "fashion-mnist", "--filters", "gabor", "-C", "3", "--grid-search"),
         SystemExit, ("skconv: error: --filters -C --grid-search do not apply to --dataset "
                      "fashion-mnist (the recipe has its own settings)",)),
+    Row(main, "--image-shape", "given with `--dataset fashion-mnist`", "start",
+        cli("--dataset", "fashion-mnist", "--image-shape", "28", "28"), SystemExit,
+        ("skconv: error: --image-shape does not apply to --dataset fashion-mnist",)),
     Row(main, "--test-size", "given with `--dataset digits`", "start",
         cli("--test-size", "0.5"), SystemExit,
         ("skconv: error: --test-size does not apply to --dataset digits",)),

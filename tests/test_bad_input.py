@@ -496,6 +496,13 @@ COMMAND_LINE = [
     Row(main, "--image-shape", "given with `--dataset fashion-mnist`", "start",
         cli("--dataset", "fashion-mnist", "--image-shape", "28", "28"), SystemExit,
         ("skconv: error: --image-shape does not apply to --dataset fashion-mnist",)),
+    Row(main, "--test-size", "`1.5` with `--folder`", "start",
+        cli("--folder", "images", "--test-size", "1.5"), SystemExit,
+        (f"{USAGE} --test-size: must be a float in the range (0.0, 1.0)", "Got 1.5 instead.")),
+    Row(main, "--filters", "given with `--folder`", "start",
+        cli("--folder", "images", "--filters", "gabor"), SystemExit,
+        ("skconv: error: --filters does not apply to --folder (the recipe has its own "
+         "settings)",)),
     Row(main, "--test-size", "given with `--dataset digits`", "start",
         cli("--test-size", "0.5"), SystemExit,
         ("skconv: error: --test-size does not apply to --dataset digits",)),

@@ -307,10 +307,7 @@ def small_recipe(monkeypatch):
     def small(**kwargs):
         calls.append(kwargs)
         model = real(n_components=30, **kwargs)
-        return model.set_params(
-            features__transformer__pca__n_components=10,
-            features__transformer__convpool__conv__n_patches=1000,
-        )
+        return model.set_params(n_pca_components=10, n_patches=1000)
 
     monkeypatch.setattr(recipes, "fashion_mnist_pipeline", small)
     monkeypatch.setattr(datasets, "fetch_fashion_mnist", fake_fashion_mnist())
@@ -516,6 +513,40 @@ def test_plot_filters_says_so_when_a_model_holds_no_bank(tmp_path, capsys):
     report.write_filters(PCA().fit(np.eye(3)), str(tmp_path / "bank.png"))
     assert "the model holds no filter bank, so nothing was written" in capsys.readouterr().out
     assert not (tmp_path / "bank.png").exists()
+
+
+def test_folder_trains_and_scores_the_general_recipe(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    folder = write_folder(tmp_path / "images")
+    picture = tmp_path / "bank.png"
+    argv = ["--folder", str(folder), "--n-jobs", "1", "--plot-filters", str(picture)]
+    assert cli.main(argv) == 0
+    output = capsys.readouterr().out
+    # 48 images, a quarter of each class held out: 36 to train, 12 to test.
+    assert f"{folder}, 2 classes: 36 training and 12 test images" in output
+    accuracy = re.search(r"^skconv recipe test accuracy: ([01]\.\d{4})$", output, re.M)
+    assert accuracy and float(accuracy.group(1)) == 1.0  # stripes under noise: measured 1.0
+    assert picture.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("problem", "excerpts"),
+    [
+        ("missing", ["nowhere"]),
+        ("corrupt", ["broken.png"]),
+        ("odd_size", ["different sizes", "--image-shape "]),
+    ],
+)
+def test_folder_data_problems_are_one_clear_message(problem, excerpts, tmp_path, capsys):
+    folder = tmp_path / "nowhere"
+    if problem != "missing":
+        folder = write_folder(tmp_path / "images", n_per_class=4, **{problem: True})
+    assert cli.main(["--folder", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and captured.err.startswith("skconv: ")
+    for excerpt in excerpts:
+        assert excerpt in captured.err
+    assert "image_shape" not in captured.err  # said as the option
 
 
 def test_folder_holds_out_a_stratified_test_size(tmp_path):

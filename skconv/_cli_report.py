@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sklearn.base import BaseEstimator
 
-from ._conv import ConvFeatureExtractor
+from . import ConvFeatureExtractor
 
 #: The option that sets each estimator parameter the command line passes on.
 OPTION_OF = {

@@ -131,7 +131,9 @@ class PeakNormalizer(SkconvTransformer):
         stack = images.stack
         peaks = np.abs(stack).max(axis=(1, 2, 3), keepdims=True) if stack.size else 1
         scaled = np.divide(stack, peaks, out=np.zeros_like(stack), where=peaks > 0)
-        return scaled.reshape(np.shape(X))  # flat rows stay flat, stacks stay stacks
+        # Flat rows stay flat rows, stacks stay stacks (of their own number of axes).
+        ndim = getattr(X, "ndim", None) or np.asarray(X).ndim
+        return scaled.reshape(len(stack), -1) if ndim == 2 else scaled.reshape(stack.shape[:ndim])
 
 
 class ImageClassifier(ClassifierMixin, SkconvEstimator):

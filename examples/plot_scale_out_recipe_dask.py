@@ -12,6 +12,8 @@ them onto the kernel's landmarks and adds them into small normal equations (``m 
 solves them once. The fitted model is the one the same images give in memory: same landmarks,
 same predictions (``tests/test_dask_cluster.py`` checks it on a cluster; see
 :doc:`/scaling` for the bound on the coefficients).
+The steps are written out as a :class:`~sklearn.pipeline.Pipeline`:
+:class:`~skconv.recipes.ImageClassifier` would compute the dask array into memory.
 
 Here a ``LocalCluster`` of two worker processes, each limited to 1 GiB, fits the recipe on
 Fashion-MNIST training images and their one-pixel shifts, while a thread samples each

@@ -381,3 +381,25 @@ def test_a_worker_killed_mid_fit_without_retries_leaves_the_model_unfitted(clien
     assert isinstance(error, distributed.KilledWorker)
     with pytest.raises(NotFittedError):
         check_is_fitted(model)
+
+
+def test_the_recipe_class_computes_a_dask_array_into_memory():
+    """What the scaling page says of ImageClassifier: it takes no dask array block by block
+    yet (its steps written out as a pipeline do); should it learn to, the page must say so."""
+    from dask.callbacks import Callback
+
+    from skconv.recipes import make_image_classifier
+
+    images = np.random.RandomState(0).randint(0, 256, (120, 28, 28)).astype(np.uint8)
+    lazy = da.from_array(images, chunks=(30, 28, 28))
+    computed = []
+
+    class Record(Callback):
+        def _start(self, graph):
+            computed.append(len(graph))
+
+    with Record(), dask.config.set(scheduler="synchronous"):
+        model = make_image_classifier(n_components=20).fit(lazy, np.arange(120) % 2)
+        predicted = model.predict(lazy)
+    assert isinstance(predicted, np.ndarray)
+    assert computed and min(computed) >= lazy.numblocks[0], "every block computed at once"

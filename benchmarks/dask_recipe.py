@@ -21,6 +21,12 @@ It prints a table and, last, one JSON line with every figure, and how many test 
 fits predict differently (``different_predictions``) and how far their coefficients are apart
 (``coef_max_abs_difference``, relative to the largest coefficient).
 
+Four workers of 1 GiB by default: a worker's libraries take about 200 MiB, a block of 2,000
+originals and its features a few tens, and the classifier's ``m x m`` float64 sums
+``8 * m ** 2`` bytes each (8 MB for 1,000 landmarks, 288 MB for the recipe's 6,000, of which a
+worker may hold a few). The scaling page's figures were measured with ``--originals 3000
+--copies 3 --n-components 1000 --n-filters 32 --max-fit-samples 2000 --block 500``.
+
 On a machine of two cores, as the one the scaling page's figures come from, four worker
 processes share two cores: the cluster cannot be faster than in memory there, and the head's
 time with 4 workers measures the cost of splitting the work more than any speed-up.

@@ -207,8 +207,9 @@ def test_fit_memory_does_not_grow_with_n_samples():
     targets = 20_000 * 3 * 8  # the {-1, 1} encoded y, n_samples x 3 int64
     # Measured: the 10x more rows cost 500 kB, the targets and 20 kB more.
     assert large - small < targets + 100_000
-    # Measured 2.8 MB: one batch's kernel rows (float32, then float64), the float64 normal
-    # equations and their solve, the targets; the 20,000 x 200 kernel map alone is 16 MB.
+    # Measured 2.7 MB (2.8 MB before the Cholesky rewrite): one batch's kernel rows (float32,
+    # then float64), the float64 sums and the landmark kernel's factor, the targets; the
+    # 20,000 x 200 kernel map alone is 16 MB.
     batch_and_equations = batch_size * n_components * 12 + 2 * n_components**2 * 8
     assert large < 1.5 * (batch_and_equations + targets)
 

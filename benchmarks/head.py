@@ -74,6 +74,11 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=20_000)
     parser.add_argument("--n-components", type=int, default=4_000)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="also fit float64 rows: each float32 fit's distance to the float64 model",
+    )
     args = parser.parse_args(argv)
     X, y, what = load_data(args.n_samples)
     print(f"data: {what}, X {X.shape} {X.dtype}")
@@ -105,6 +110,19 @@ def main(argv=None):
                 f"ratio {seconds / gram:.2f}, peak {peak / 2**20:.0f} MiB",
                 flush=True,
             )
+        new = models["new"]
+        pivots = (
+            "Cholesky"
+            if np.allclose(new.normalization_, np.triu(new.normalization_))
+            else ("eigendecomposition (fallback)")
+        )
+        print(f"landmark normalisation: {pivots}")
+        if args.reference and repeat == 0:
+            X64 = X.astype(np.float64)
+            reference = NystroemRidgeClassifier(**params).fit(X64, y).decision_function(X64)
+            for name, model in models.items():
+                gap = np.abs(model.decision_function(X) - reference).max()
+                print(f"max |decision {name} (float32) - new (float64)|: {gap:.3g}")
         if "old" in models:
             old, new = models["old"].decision_function(X), models["new"].decision_function(X)
             flipped = (models["old"].predict(X) != models["new"].predict(X)).sum()

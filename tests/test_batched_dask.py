@@ -7,7 +7,6 @@ rounding for BLAS steps; ``fit`` with ``max_fit_samples`` computes only the rows
 the same rows as in memory whatever the chunking.
 """
 
-import logging
 import warnings
 
 import numpy as np
@@ -22,29 +21,6 @@ from skconv import BatchedTransformer, ConvFeatureExtractor, ConvPool, PoolTrans
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    # dashboard_address=":0": the dashboard on a free port, so that no "Port 8787 is already
-    # in use" warning appears when another cluster runs (None still starts the web server).
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-            local_directory=str(tmp_path_factory.mktemp("dask-workers")),
-        )
-    assert not [w for w in caught if "8787" in str(w.message)]
-    client = distributed.Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 @pytest.fixture(scope="module")

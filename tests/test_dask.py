@@ -30,17 +30,6 @@ distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    cluster = local_cluster(tmp_path_factory.mktemp("dask-workers"))
-    client = distributed.Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
-
-
-@pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)
     return X[:300], y[:300]

@@ -6,7 +6,6 @@ pairwise additions; only the rows sampled for the landmarks (and ``gamma="scale"
 ``n_components``-sized sums reach the client.
 """
 
-import logging
 import subprocess
 import sys
 
@@ -17,24 +16,6 @@ from skconv import NystroemRidgeClassifier
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",  # a free port: no warning when 8787 is taken
-        silence_logs=logging.ERROR,
-        local_directory=str(tmp_path_factory.mktemp("dask-workers")),
-    )
-    client = distributed.Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 def _data(n_samples=1500, n_classes=3, dtype=np.float64, seed=0):

@@ -438,8 +438,13 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
     # -- helpers ---------------------------------------------------------------------------
 
     def _images(self, X, *, reset):
-        """X as a ``(n, H, W, C)`` float stack, checked (real numbers only, before any cast)."""
-        images = validate_images(self, X, reset=reset, image_shape=self.image_shape)
+        """X as a ``(n, H, W, C)`` stack, checked (real numbers only, before any cast).
+
+        Integer and bool images keep their dtype: the features step (:class:`PeakNormalizer`)
+        casts them a batch at a time, so that no float copy of every image lives through
+        fit or predict (188 MB for 60,000 uint8 28x28 images in float32).
+        """
+        images = validate_images(self, X, reset=reset, image_shape=self.image_shape, cast=False)
         if reset:
             self.image_shape_ = images.shape
         return images.stack

@@ -163,3 +163,23 @@ def test_a_dask_array_is_checked_from_its_metadata_before_anything_is_computed(i
     unknown = unknown[unknown[:, 0, 0] == 0]
     with pytest.raises(ValueError, match="compute_chunk_sizes"):
         small_recipe().fit(unknown, np.arange(10) % 2)
+
+
+def test_a_non_finite_image_outside_the_drawn_rows_fails_the_fit(images_and_labels):
+    """Values are checked where the features of each block are computed: a NaN in an image no
+    draw reads still fails the fit, which leaves the model unfitted."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils import check_random_state
+
+    images, labels = images_and_labels
+    rng = check_random_state(0)  # the recipe's draws: its seed, then the fit rows
+    rng.randint(np.iinfo(np.int32).max)
+    drawn = set(rng.choice(N_IMAGES, 200, replace=False))
+    undrawn = min(set(range(N_IMAGES)) - drawn)
+    with_nan = images.astype(np.float32)
+    with_nan[undrawn, 3, 3] = np.nan
+    model = small_recipe(gamma=1e-3)  # a given gamma: no rows drawn for it
+    with dask.config.set(scheduler="synchronous"), pytest.raises(ValueError, match="NaN"):
+        model.fit(da.from_array(with_nan, chunks=(100, 28, 28)), labels)
+    with pytest.raises(NotFittedError):
+        model.predict(images[:2])

@@ -675,6 +675,13 @@ def recipe_predict(X):
     return lambda: IC(n_filters=2, n_components=4).fit(IMAGES, RECIPE_LABELS).predict(X)
 
 
+def dask_images_of_unknown_count():
+    """IMAGES as a dask array whose row chunks are unknown (nan), as after a boolean mask."""
+    da = pytest.importorskip("dask.array")
+    lazy = da.from_array(IMAGES, chunks=2)
+    return lazy[lazy[:, 0, 0] > -1]
+
+
 RECIPE_ROWS = [
     Row(IC, "X", "datetime64 images", "fit", recipe_fit(DATES), TypeError,
         ("X must hold real numbers, but it holds dates (datetime64)",)),
@@ -693,6 +700,9 @@ RECIPE_ROWS = [
     Row(IC, "X_unlabeled", "datetime64 images", "fit",
         lambda: IC(n_filters=2, n_components=4).fit(IMAGES, RECIPE_LABELS, X_unlabeled=DATES),
         TypeError, ("X_unlabeled: X must hold real numbers, but it holds dates",)),
+    Row(IC, "X", "dask array of unknown row count", "fit",
+        lambda: recipe_fit(dask_images_of_unknown_count())(), ValueError,
+        ("row count is unknown", "X.compute_chunk_sizes()")),
     Row(IC, "coarse_grids", "`(0,)`", "fit", recipe_fit(coarse_grids=(0,)), ValueError,
         ("coarse_grids must hold positive ints",)),
     Row(IC, "gamma", "`'auto'`", "fit", recipe_fit(gamma="auto"), IPE,

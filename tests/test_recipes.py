@@ -403,3 +403,29 @@ def test_grid_search_scores_the_same_with_one_or_two_jobs(uint8_digits):
     np.testing.assert_array_equal(
         searches[0].cv_results_["mean_test_score"], searches[1].cv_results_["mean_test_score"]
     )
+
+
+def test_fit_and_predict_never_copy_every_uint8_image_to_float():
+    """uint8 images are cast a batch at a time: a float32 copy of all of them would alone take
+    4 times X; fit's and predict's peak (tracemalloc, beyond X) stays below it."""
+    import tracemalloc
+
+    rng = np.random.RandomState(0)
+    images = rng.randint(0, 256, size=(3000, 28, 28)).astype(np.uint8)
+    labels = np.arange(3000) % 3
+    model = fashion_mnist_pipeline(n_components=50).set_params(
+        max_fit_samples=200, n_pca_components=10, n_filters=4, n_patches=1000, batch_size=100
+    )
+    tracemalloc.start()
+    try:
+        model.fit(images, labels)
+        fit_peak = tracemalloc.get_traced_memory()[1]
+        fitted_memory = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        model.predict(images)
+        predict_peak = tracemalloc.get_traced_memory()[1] - fitted_memory
+    finally:
+        tracemalloc.stop()
+    # Measured 3.7 X for fit and 2.4 X for predict (7.9 X and 6.4 X with the whole stack cast).
+    assert fit_peak < 4.5 * images.nbytes
+    assert predict_peak < 3 * images.nbytes

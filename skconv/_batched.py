@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from numbers import Integral
 
@@ -16,6 +15,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from ._base import SkconvEstimator, unfitted_on_error
+from ._dask import is_dask_array
 from ._progress import Progress
 from ._shapes import raise_unless_real_numbers
 
@@ -184,7 +184,7 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
         self : object
             Fitted transformer.
         """
-        if _is_dask_array(X):
+        if is_dask_array(X):
             X, y, fit_params = self._gather_fit_rows(X, y, fit_params)
             X = self._check_rows(X, reset=True)
         else:
@@ -213,7 +213,7 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
         """
         check_is_fitted(self)
         self._check_fit_parameters()
-        if _is_dask_array(X):
+        if is_dask_array(X):
             return self._transform_dask(X)
         X = self._check_rows(X, reset=False)
         n_batches = -(-len(X) // self.batch_size)
@@ -448,12 +448,6 @@ def _casts_exactly(batch, dtype) -> bool:
     return True
 
 
-def _is_dask_array(X) -> bool:
-    # Never imports dask: if dask.array is not imported, X cannot be one of its arrays.
-    dask_array = sys.modules.get("dask.array")
-    return dask_array is not None and isinstance(X, dask_array.Array)
-
-
 def _as_numbers(X):
     """X, as an array if it was a list, after the dtype rule: real numbers only."""
     dtypes = getattr(X, "dtypes", None)  # a DataFrame: each column's dtype
@@ -529,7 +523,7 @@ def _take_per_row(value, rows, n_samples: int):
     """``value`` at ``rows`` if it has one entry per row of X, otherwise ``value`` itself."""
     if _first_dimension(value) != n_samples:
         return value
-    if _is_dask_array(value):
+    if is_dask_array(value):
         return value[rows]
     if not hasattr(value, "shape") and not isinstance(value, (list, tuple)):
         value = np.asarray(value)  # e.g. an object with only __array__

@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import SkconvEstimator, unfitted_on_error
+from ._dask import is_dask_array
 from ._progress import Progress
 from ._shapes import float_dtype, raise_unless_real_numbers
 
@@ -219,7 +220,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         self : object
             Fitted classifier.
         """
-        if _is_dask(X):
+        if is_dask_array(X):
             return self._fit_dask(X, y)
         float_dtype(X)  # numbers only: a TypeError naming any other dtype, before any cast
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
@@ -259,7 +260,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         check_is_fitted(self)
         self._check_fit_parameters()
         kernel_map = _KernelMap.of(self.components_, self.gamma_)
-        if _is_dask(X):
+        if is_dask_array(X):
             X = self._check_dask_rows(X, reset=False)
             n_scores = self.landmark_coef_.shape[1]
             return X.map_blocks(
@@ -289,7 +290,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
             The class of the highest score; a lazy dask array for a dask ``X``.
         """
         scores = self.decision_function(X)
-        if _is_dask(scores):
+        if is_dask_array(scores):
             drop = {} if scores.ndim == 1 else {"drop_axis": 1}
             return scores.map_blocks(_labels, self.classes_, dtype=self.classes_.dtype, **drop)
         return _labels(scores, self.classes_)
@@ -301,7 +302,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         import dask
 
         X = self._check_dask_rows(X, reset=True)
-        y = np.asarray(y.compute() if _is_dask(y) else y)  # labels: one per row, small
+        y = np.asarray(y.compute() if is_dask_array(y) else y)  # labels: one per row, small
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         Y = self._encode_targets(y)
@@ -548,11 +549,6 @@ def _normal_equations(X, Y, kernel_map: _KernelMap, shift, batches, progress=Non
         if progress is not None:
             progress.batch_done(number, n_rows)
     return gram, cross_total, y_sum, n_rows
-
-
-def _is_dask(array) -> bool:
-    """A dask collection, known without importing dask."""
-    return type(array).__module__.split(".")[0] == "dask"
 
 
 def _block_equations(X_block, Y_block, shared, batch_size: int):

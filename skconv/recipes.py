@@ -22,8 +22,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from ._base import N_JOBS_CONSTRAINT, SkconvEstimator, SkconvTransformer, unfitted_on_error
-from ._batched import BatchedTransformer, _is_dask_array
+from ._batched import BatchedTransformer
 from ._conv import ConvFeatureExtractor
+from ._dask import is_dask_array
 from ._kernel_head import NystroemRidgeClassifier
 from ._pool import PoolTransformer
 from ._progress import Progress
@@ -341,7 +342,7 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
             Fitted classifier.
         """
         X = self._images(X, reset=True)
-        if _is_dask_array(y):
+        if is_dask_array(y):
             y = y.compute()  # one label per row: small beside the images
         y = column_or_1d(y, warn=True)
         if y.dtype.kind == "f":
@@ -374,7 +375,7 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         gamma_rows = None
         if isinstance(self.gamma, str):
             gamma_rows = rng.choice(len(y), min(len(y), GAMMA_SCALE_ROWS), replace=False)
-        if _is_dask_array(X):
+        if is_dask_array(X):
             # Only the drawn rows reach the client, in one computation.
             fit_images, gamma_images = _computed(
                 fit_images, None if gamma_rows is None else X[gamma_rows]
@@ -396,7 +397,7 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         features = self.features_.transform(X)
         if gamma_rows is None:
             self.gamma_ = float(self.gamma)
-        elif _is_dask_array(X):
+        elif is_dask_array(X):
             self.gamma_ = _inverse_mean_squared_distance(self.features_.transform(gamma_images))
         else:
             self.gamma_ = _inverse_mean_squared_distance(features[gamma_rows])
@@ -428,7 +429,7 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         check_is_fitted(self)
         self._check_fit_parameters()
         X = self._images(X, reset=False)
-        if _is_dask_array(X):
+        if is_dask_array(X):
             return self.classifier_.decision_function(self.features_.transform(X))
         batches = list(gen_batches(len(X), self.batch_size))
         progress = Progress(type(self).__name__, len(X), len(batches), self.verbose, unit="rows")
@@ -455,7 +456,7 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
             Predicted class labels; lazy for a dask ``X``.
         """
         scores = self.decision_function(X)
-        if _is_dask_array(scores):
+        if is_dask_array(scores):
             drop = {} if scores.ndim == 1 else {"drop_axis": 1}
             return scores.map_blocks(
                 _predicted_classes, self.classes_, dtype=self.classes_.dtype, **drop
@@ -480,7 +481,7 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         casts them a batch at a time, so that no float copy of every image lives through
         fit or predict (188 MB for 60,000 uint8 28x28 images in float32).
         """
-        if _is_dask_array(X):
+        if is_dask_array(X):
             return self._dask_images(X, reset=reset)
         images = validate_images(self, X, reset=reset, image_shape=self.image_shape, cast=False)
         if reset:

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.decomposition import PCA
 
-from skconv._kernel_head import NystroemRidgeClassifier, _KernelMap
+from skconv import NystroemRidgeClassifier
+from skconv._engine.kernel_ridge import KernelMap
 
 
 def load_data(n_samples: int, seed: int = 0):
@@ -99,7 +100,7 @@ def main(argv=None):
         for name, cls in implementations.items():
             model, seconds, peak = timed_fit(cls, X, y, **params)
             # the floor, measured next to each fit: the load of a shared machine varies
-            kernel = _KernelMap.of(model.components_, params["gamma"]).rows(X)
+            kernel = KernelMap.of(model.components_, params["gamma"]).rows(X)
             start = time.perf_counter()
             kernel.T @ kernel
             gram = time.perf_counter() - start

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
-from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
@@ -24,14 +23,22 @@ from sklearn.utils.validation import (
 
 from ._base import SkconvEstimator, unfitted_on_error
 from ._dask import is_dask_array
+from ._engine.kernel_ridge import (
+    KernelMap,
+    add_equations,
+    cholesky,
+    inverse_sqrt_psd,
+    labels,
+    mean_squared_distance,
+    normal_equations,
+    ridge_solve,
+    scores,
+)
 from ._progress import Progress
 from ._shapes import float_dtype, raise_unless_real_numbers
 
 # gamma="scale" reads the mean squared distance off this many training rows at least.
 SCALE_SAMPLE_ROWS = 1000
-# A Cholesky pivot of the landmark kernel below this means numerically repeated landmarks:
-# the eigendecomposition, on the eigenvalues above 1e-12, is used instead.
-CHOLESKY_PIVOT_FLOOR = 1e-10
 
 
 class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
@@ -230,14 +237,14 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         self._set_landmarks(X[permutation[:n_sample_rows]], permutation[:n_components])
         landmark_kernel = self._landmark_kernel()
         shift = landmark_kernel.mean(axis=0)  # an estimate of the mean kernel row
-        factor = _cholesky(landmark_kernel)  # in place: the kernel is gone
+        factor = cholesky(landmark_kernel)  # in place: the kernel is gone
         del landmark_kernel
-        kernel_map = _KernelMap.of(self.components_, self.gamma_)
+        kernel_map = KernelMap.of(self.components_, self.gamma_)
         batches = list(gen_batches(n_samples, self.batch_size))
         progress = Progress(
             type(self).__name__, n_samples, len(batches), self.verbose, unit="rows"
         )
-        equations = _normal_equations(X, Y, kernel_map, shift, batches, progress)
+        equations = normal_equations(X, Y, kernel_map, shift, batches, progress)
         self._solve(equations, factor, shift, X.dtype)
         self._remember_fit_parameters()
         return self
@@ -259,12 +266,12 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         """
         check_is_fitted(self)
         self._check_fit_parameters()
-        kernel_map = _KernelMap.of(self.components_, self.gamma_)
+        kernel_map = KernelMap.of(self.components_, self.gamma_)
         if is_dask_array(X):
             X = self._check_dask_rows(X, reset=False)
             n_scores = self.landmark_coef_.shape[1]
             return X.map_blocks(
-                _scores,
+                _block_scores,
                 kernel_map,
                 self.landmark_coef_,
                 self.intercept_,
@@ -274,7 +281,8 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
             )
         float_dtype(X)  # numbers only: a TypeError naming any other dtype, before any cast
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return _scores(X, kernel_map, self.landmark_coef_, self.intercept_, self.batch_size)
+        batches = gen_batches(len(X), self.batch_size)
+        return scores(X, kernel_map, self.landmark_coef_, self.intercept_, batches)
 
     def predict(self, X):
         """Predict class labels.
@@ -292,8 +300,8 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         scores = self.decision_function(X)
         if is_dask_array(scores):
             drop = {} if scores.ndim == 1 else {"drop_axis": 1}
-            return scores.map_blocks(_labels, self.classes_, dtype=self.classes_.dtype, **drop)
-        return _labels(scores, self.classes_)
+            return scores.map_blocks(labels, self.classes_, dtype=self.classes_.dtype, **drop)
+        return labels(scores, self.classes_)
 
     def _fit_dask(self, X, y):
         """fit on a dask array: normal equations per block on the workers, summed by a tree
@@ -317,10 +325,10 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         self._set_landmarks(sample, sampled[:n_components])
         landmark_kernel = self._landmark_kernel()
         shift = landmark_kernel.mean(axis=0)
-        factor = _cholesky(landmark_kernel)
+        factor = cholesky(landmark_kernel)
         del landmark_kernel
         shared = dask.delayed(
-            (_KernelMap.of(self.components_, self.gamma_), shift), pure=True, traverse=False
+            (KernelMap.of(self.components_, self.gamma_), shift), pure=True, traverse=False
         )
         bounds = np.cumsum((0,) + X.chunks[0])
         parts = [
@@ -330,8 +338,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         while len(parts) > 1:  # a tree of pairwise sums, computed where the parts are
             pairs = [parts[i : i + 2] for i in range(0, len(parts), 2)]
             parts = [
-                dask.delayed(_add_equations)(*pair) if len(pair) == 2 else pair[0]
-                for pair in pairs
+                dask.delayed(add_equations)(*pair) if len(pair) == 2 else pair[0] for pair in pairs
             ]
         (equations,) = dask.compute(parts[0])
         self._solve(equations, factor, shift, X.dtype)
@@ -420,7 +427,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         if self.gamma is None:
             gamma = 1.0 / self.n_features_in_
         elif isinstance(self.gamma, str):
-            gamma = 1.0 / _mean_squared_distance(sample)
+            gamma = 1.0 / mean_squared_distance(sample)
         else:
             gamma = float(self.gamma)
         if gamma > float(np.finfo(dtype).max):
@@ -447,7 +454,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
             normalization = None
         else:
             # W = N, the symmetric inverse square root on the eigenvalues above 1e-12
-            normalization = _inverse_sqrt_psd(self._landmark_kernel())
+            normalization = inverse_sqrt_psd(self._landmark_kernel())
             gram = np.tril(gram)
             gram += np.tril(gram, -1).T
             system = normalization @ gram @ normalization
@@ -466,7 +473,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
             system = blas.dsyr2(1.0, shift_w, total, a=system, lower=1, overwrite_a=1)
             system = blas.dsyr(float(n_rows), shift_w, a=system, lower=1, overwrite_a=1)
             cross = cross + np.outer(shift_w, y_sum)
-        coef = _ridge_solve(system, cross, self.alpha)
+        coef = ridge_solve(system, cross, self.alpha)
         del system
         if normalization is None:
             landmark_coef = linalg.solve_triangular(factor, coef, lower=True, trans="T")
@@ -486,157 +493,16 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
         self.intercept_ = intercept.astype(dtype)
 
 
-class _KernelMap(NamedTuple):
-    """What computes kernel rows to the landmarks: small, so that it travels to workers."""
-
-    offset: np.ndarray  # the landmarks' mean: distances are taken between centred rows
-    scaled_landmarks: np.ndarray  # 2 gamma (c - offset)^T, (n_features, n_components)
-    landmark_bias: np.ndarray  # -gamma |c - offset|^2, (n_components,)
-    gamma: float
-
-    @classmethod
-    def of(cls, landmarks, gamma: float) -> _KernelMap:
-        wide = landmarks.astype(np.float64)
-        offset = wide.mean(axis=0)
-        centred = wide - offset
-        dtype = landmarks.dtype
-        return cls(
-            offset.astype(dtype),
-            np.ascontiguousarray((2 * gamma) * centred.T, dtype=dtype),
-            (-gamma * np.einsum("ij,ij->i", centred, centred)).astype(dtype),
-            gamma,
-        )
-
-    def rows(self, X_batch):
-        """``exp(-gamma ||x - c||^2)`` for each row ``x`` and landmark ``c``, in the landmarks'
-        dtype: ``2 gamma x.c - gamma |c|^2 - gamma |x|^2`` on centred rows, clipped at 0."""
-        centred = X_batch.astype(self.offset.dtype, copy=False) - self.offset
-        kernel = centred @ self.scaled_landmarks
-        kernel += self.landmark_bias
-        kernel -= (self.gamma * np.einsum("ij,ij->i", centred, centred))[:, None]
-        np.minimum(kernel, 0, out=kernel)
-        return np.exp(kernel, out=kernel)
-
-
-def _normal_equations(X, Y, kernel_map: _KernelMap, shift, batches, progress=None):
-    """The sums ridge needs from the rows of ``X``, a batch of kernel rows at a time.
-
-    Returns the lower triangle of ``sum (k - shift)(k - shift)^T`` (float64, Fortran order),
-    ``sum (k - shift) [y, 1]^T`` (float64: the targets' columns, then the rows' sum),
-    ``sum y`` and the row count. Kernel rows are computed in the landmarks' dtype and summed
-    in float64 (see the class Notes for why float32 sums are not enough).
-    """
-    n_components, n_targets = len(shift), Y.shape[1]
-    gram = np.zeros((n_components, n_components), order="F")
-    cross_total = np.zeros((n_components, n_targets + 1))
-    y_sum = np.zeros(n_targets)
-    n_rows = 0
-    largest = max((batch.stop - batch.start for batch in batches), default=0)
-    wide = None if kernel_map.offset.dtype == np.float64 else np.empty((largest, n_components))
-    for number, batch in enumerate(batches, 1):
-        kernel = kernel_map.rows(X[batch])
-        if wide is None:
-            kernel -= shift
-        else:  # cast to float64 and shift in one pass
-            kernel = np.subtract(kernel, shift, out=wide[: len(kernel)])
-        targets = np.ones((len(kernel), n_targets + 1))
-        targets[:, :n_targets] = Y[batch]
-        cross_total += kernel.T @ targets
-        y_sum += targets[:, :n_targets].sum(axis=0)
-        gram = blas.dsyrk(1.0, kernel.T, beta=1.0, c=gram, lower=1, overwrite_c=1)
-        n_rows += len(kernel)
-        del kernel
-        if progress is not None:
-            progress.batch_done(number, n_rows)
-    return gram, cross_total, y_sum, n_rows
-
-
 def _block_equations(X_block, Y_block, shared, batch_size: int):
-    """``_normal_equations`` of one block of rows, on the worker that holds it."""
+    """``normal_equations`` of one block of rows, on the worker that holds it."""
     if not np.isfinite(X_block).all():
         raise ValueError("Input X contains NaN or infinity.")
     kernel_map, shift = shared
     batches = list(gen_batches(len(X_block), batch_size))
-    return _normal_equations(X_block, Y_block, kernel_map, shift, batches)
+    return normal_equations(X_block, Y_block, kernel_map, shift, batches)
 
 
-def _add_equations(first, second):
-    gram, cross_total, y_sum, n_rows = first
-    gram += second[0]
-    cross_total += second[1]
-    return gram, cross_total, y_sum + second[2], n_rows + second[3]
-
-
-def _labels(scores, classes):
-    """The class of each row's scores: positive means ``classes[1]`` for one column."""
-    if scores.ndim == 1:
-        return classes[(scores > 0).astype(int)]
-    return classes[scores.argmax(axis=1)]
-
-
-def _cholesky(kernel):
-    """The lower Cholesky factor of the landmark kernel, computed in place (Fortran order),
-    or None when the factorisation fails or a pivot is below ``CHOLESKY_PIVOT_FLOOR``."""
-    factor, info = lapack.dpotrf(kernel.T, lower=1, clean=1, overwrite_a=1)  # kernel.T is kernel
-    if info != 0 or np.diagonal(factor).min() ** 2 < CHOLESKY_PIVOT_FLOOR:
-        return None
-    return factor
-
-
-def _ridge_solve(system, rhs, alpha):
-    """``(system + alpha I)^-1 rhs`` by Cholesky, from the lower triangle of ``system``."""
-    system.flat[:: len(system) + 1] += alpha
-    factor, info = lapack.dpotrf(system, lower=1, overwrite_a=1)
-    if info != 0:
-        raise ValueError(_singular_message(alpha))
-    return lapack.dpotrs(factor, rhs, lower=1)[0]
-
-
-def _scores(X, kernel_map: _KernelMap, landmark_coef, intercept, batch_size: int):
-    """Decision values of the rows of ``X``, a batch at a time, in the coefficients' dtype."""
-    scores = np.empty((len(X), landmark_coef.shape[1]), dtype=landmark_coef.dtype)
-    for batch in gen_batches(len(X), batch_size):
-        scores[batch] = kernel_map.rows(X[batch]) @ landmark_coef + intercept
-    return scores.ravel() if scores.shape[1] == 1 else scores
-
-
-def _mean_squared_distance(rows) -> float:
-    """Mean of ``||x - y|| ** 2`` over the pairs of distinct rows, in float64: twice the
-    features' summed variance, corrected for the pairs of a row with itself."""
-    rows = np.asarray(rows, dtype=np.float64)
-    n_rows = len(rows)
-    with np.errstate(over="ignore", invalid="ignore"):
-        distance = 2 * n_rows / max(n_rows - 1, 1) * rows.var(axis=0).sum()
-    if not np.isfinite(distance):
-        raise ValueError(
-            "gamma='scale' cannot be computed: the squared distances between rows of X "
-            "overflow float64; scale X down, or pass gamma as a number."
-        )
-    if distance == 0:
-        raise ValueError(
-            "gamma='scale' needs rows that differ, but the rows sampled for it are all "
-            "identical; pass gamma as a number."
-        )
-    return distance
-
-
-def _singular_message(alpha) -> str:
-    fix = "a larger alpha" if alpha > 0 else "a positive alpha, e.g. alpha=1e-6, or larger"
-    return (
-        f"The ridge system is singular at alpha={alpha!r}: the kernel map has repeated or "
-        f"linearly dependent columns (e.g. repeated rows among the landmarks). Use {fix}."
-    )
-
-
-def _inverse_sqrt_psd(kernel):
-    """The symmetric inverse square root of a PSD matrix on its eigenvalues above 1e-12
-    (``U S^-1/2 U^T``); the directions of smaller eigenvalues are dropped (0), not clipped."""
-    # Divide and conquer ("evd"), as the SVD of sklearn's Nystroem (gesdd): on the recipe's
-    # 6,000 Fashion-MNIST landmarks it took 16 s where the default ("evr") took 129 s, the
-    # kernel's many tiny, clustered eigenvalues being the slow case of the default.
-    eigenvalues, eigenvectors = linalg.eigh(kernel, overwrite_a=True, driver="evd")
-    kept = eigenvalues > 1e-12
-    scaled = eigenvectors[:, kept] / np.sqrt(eigenvalues[kept])
-    # Dropping rather than clipping (sklearn's Nystroem clips at 1e-12) keeps float rounding
-    # in those directions from being multiplied by 1e6: repeated landmarks add nothing.
-    return scaled @ eigenvectors[:, kept].T
+def _block_scores(X_block, kernel_map, landmark_coef, intercept, batch_size: int):
+    """``scores`` of one block of rows, on the worker that holds it."""
+    batches = gen_batches(len(X_block), batch_size)
+    return scores(X_block, kernel_map, landmark_coef, intercept, batches)

@@ -131,12 +131,12 @@ def test_repeated_landmarks_fall_back_to_the_eigendecomposition():
 
 
 def test_either_square_root_gives_the_same_model(monkeypatch):
-    import skconv._kernel_head
+    import skconv._engine.kernel_ridge
 
     X, y = _data64(1000, 3)
     params = {"gamma": 0.5, "n_components": 100, "alpha": 1e-3, "random_state": 0}
     cholesky = NystroemRidgeClassifier(**params).fit(X, y)
-    monkeypatch.setattr(skconv._kernel_head, "CHOLESKY_PIVOT_FLOOR", np.inf)
+    monkeypatch.setattr(skconv._engine.kernel_ridge, "CHOLESKY_PIVOT_FLOOR", np.inf)
     eigen = NystroemRidgeClassifier(**params).fit(X, y)
     assert not np.allclose(cholesky.normalization_, eigen.normalization_)
     # Measured 2.6e-12.

@@ -203,7 +203,10 @@ def _fit_peak_bytes(n_samples, n_components=200, batch_size=500):
 
 def test_fit_memory_does_not_grow_with_n_samples():
     n_components, batch_size = 200, 500
-    small, large = _fit_peak_bytes(2_000), _fit_peak_bytes(20_000)
+    # The lower of two fits each: a one-off allocation elsewhere in the process (a cache
+    # filled, an import) can land inside one measured fit; seen in a full run, +145 kB.
+    small = min(_fit_peak_bytes(2_000) for _ in range(2))
+    large = min(_fit_peak_bytes(20_000) for _ in range(2))
     targets = 20_000 * 3 * 8  # the {-1, 1} encoded y, n_samples x 3 int64
     # Measured: the 10x more rows cost 500 kB, the targets and 20 kB more.
     assert large - small < targets + 100_000

@@ -1,11 +1,5 @@
-"""Ready-made image classifiers, with settings chosen on validation splits of several image sets.
-
-:class:`ImageClassifier` is the recipe of the user guide's "real images" page made general: it
-reads the image shape at ``fit``, pools at two scales, sets the kernel's ``gamma`` from the data
-and caps its sizes by the rows it sees. :func:`make_image_classifier` builds one;
-:func:`fashion_mnist_pipeline` is the one ``python -m skconv --dataset fashion-mnist`` and
-``benchmarks/fashion_mnist.py`` run.
-"""
+"""ImageClassifier: k-means convolution features pooled at several scales, PCA, then RBF
+kernel ridge, adapted at ``fit`` to the images it is given (numpy or dask)."""
 
 from __future__ import annotations
 
@@ -21,22 +15,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
-from ._base import N_JOBS_CONSTRAINT, SkconvEstimator, SkconvTransformer, unfitted_on_error
-from ._batched import BatchedTransformer
-from ._conv import ConvFeatureExtractor
-from ._dask import is_dask_array
-from ._kernel_head import NystroemRidgeClassifier
-from ._pool import PoolTransformer
-from ._progress import Progress
-from ._shapes import raise_unless_real_numbers, validate_images
-from ._stream import ConvPool
-
-__all__ = [
-    "ImageClassifier",
-    "PeakNormalizer",
-    "fashion_mnist_pipeline",
-    "make_image_classifier",
-]
+from .._base import N_JOBS_CONSTRAINT, SkconvEstimator, unfitted_on_error
+from .._batched import BatchedTransformer
+from .._conv import ConvFeatureExtractor
+from .._dask import is_dask_array
+from .._engine.kernel_ridge import labels
+from .._kernel_head import NystroemRidgeClassifier
+from .._pool import PoolTransformer
+from .._progress import Progress
+from .._shapes import raise_unless_real_numbers, validate_images
+from .._stream import ConvPool
+from ._peak_normalizer import PeakNormalizer
 
 # PCA fitted on at most this many rows or columns uses an exact SVD.
 SMALL_PCA = 1000
@@ -47,94 +36,6 @@ GAMMA_SCALE_ROWS = 1000
 # The finest pooling grid "auto" chooses: 7x7 cells (4x4 windows on 28x28 images); finer
 # grids multiply the features (and PCA's work) with no gain measured.
 MAX_AUTO_GRID = 7
-
-
-class PeakNormalizer(SkconvTransformer):
-    """Divide each image by its largest magnitude, so that the intensity unit does not matter.
-
-    The input step of :class:`ImageClassifier`: images in 0-255 and the same images in 0-1
-    come out equal up to float rounding (each image's largest magnitude becomes 1; an image of
-    zeros stays zeros), so a model fitted in one unit answers the same in the other. It
-    checks its input as every skconv estimator does (real numbers only, refused before any
-    cast) and keeps the shape it is given: rows stay rows, image stacks stay stacks.
-
-    Parameters
-    ----------
-    image_shape : tuple of int, default=None
-        ``(height, width)`` or ``(height, width, channels)`` of the images in the rows of a
-        2-D ``X``; only checked (the scaling is per row, whatever the shape).
-
-    Attributes
-    ----------
-    image_shape_ : tuple of int
-        ``(height, width, channels)`` of the images seen in :meth:`fit`.
-    n_features_in_ : int
-        ``height * width * channels``.
-
-    See Also
-    --------
-    sklearn.preprocessing.Normalizer : ``norm="max"`` does the same to 2-D float rows.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skconv.recipes import PeakNormalizer
-    >>> images = np.array([[[0, 51], [102, 255]]], dtype=np.uint8)
-    >>> PeakNormalizer().fit_transform(images)
-    array([[[0. , 0.2],
-            [0.4, 1. ]]], dtype=float32)
-    """
-
-    _parameter_constraints: dict = {"image_shape": [tuple, list, None]}
-
-    def __init__(self, *, image_shape=None):
-        self.image_shape = image_shape
-
-    @unfitted_on_error
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check the images and remember their shape.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n, H, W[, C])
-            Images.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
-        """
-        self.image_shape_ = validate_images(
-            self, X, reset=True, image_shape=self.image_shape
-        ).shape
-        self._remember_fit_parameters()
-        return self
-
-    def transform(self, X):
-        """Each image divided by its largest magnitude, in float32 (float64 stays float64).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n, H, W[, C])
-            Images of the shape seen in :meth:`fit`.
-
-        Returns
-        -------
-        X_out : ndarray of the shape of X
-            The scaled images.
-        """
-        check_is_fitted(self)
-        self._check_fit_parameters()
-        images = validate_images(self, X, reset=False)
-        stack = images.stack
-        peaks = np.abs(stack).max(axis=(1, 2, 3), keepdims=True) if stack.size else 1
-        scaled = np.divide(stack, peaks, out=np.zeros_like(stack), where=peaks > 0)
-        # Flat rows stay flat rows, stacks stay stacks (of their own number of axes).
-        ndim = getattr(X, "ndim", None) or np.asarray(X).ndim
-        return scaled.reshape(len(stack), -1) if ndim == 2 else scaled.reshape(stack.shape[:ndim])
 
 
 class ImageClassifier(ClassifierMixin, SkconvEstimator):
@@ -458,10 +359,8 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         scores = self.decision_function(X)
         if is_dask_array(scores):
             drop = {} if scores.ndim == 1 else {"drop_axis": 1}
-            return scores.map_blocks(
-                _predicted_classes, self.classes_, dtype=self.classes_.dtype, **drop
-            )
-        return _predicted_classes(scores, self.classes_)
+            return scores.map_blocks(labels, self.classes_, dtype=self.classes_.dtype, **drop)
+        return labels(scores, self.classes_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -582,13 +481,6 @@ def _computed(fit_images, gamma_images):
     return (np.concatenate(fit_parts) if len(fit_parts) > 1 else fit_parts[0]), gamma_images
 
 
-def _predicted_classes(scores, classes):
-    """The class of each row's scores: positive means ``classes[1]`` for one column."""
-    if scores.ndim == 1:
-        return classes[(scores > 0).astype(int)]
-    return classes[scores.argmax(axis=1)]
-
-
 def _inverse_mean_squared_distance(sample) -> float:
     """``1 / mean ||a - b||^2`` over pairs of the rows drawn for it (at most 1,000)."""
     sample = sample.astype(np.float64)
@@ -602,150 +494,3 @@ def _inverse_mean_squared_distance(sample) -> float:
     if not mean_squared_distance > 0:
         return 1.0  # all rows equal: any gamma gives the same (constant) kernel
     return float(1 / mean_squared_distance)
-
-
-def make_image_classifier(
-    *,
-    image_shape: tuple | None = None,
-    n_components: int = 6000,
-    n_jobs: int | None = None,
-    random_state=0,
-    verbose: int = 0,
-    **params,
-) -> ImageClassifier:
-    """The skconv recipe for any image set: an :class:`ImageClassifier` with its defaults.
-
-    Parameters
-    ----------
-    image_shape : tuple of int, default=None
-        ``(height, width)`` or ``(height, width, channels)`` for 2-D ``X`` (rows of pixels);
-        not needed for image stacks.
-    n_components : int, default=6000
-        Nystroem landmarks, capped at the number of labelled images.
-    n_jobs : int, default=None
-        Threads of the convolution; ``-1`` all cores.
-    random_state : int, RandomState instance or None, default=0
-        Seeds every random choice; the same seed gives the same model.
-    verbose : int, default=0
-        Progress on stdout.
-    **params
-        Any other :class:`ImageClassifier` parameter.
-
-    Returns
-    -------
-    model : ImageClassifier
-        Unfitted.
-
-    See Also
-    --------
-    ImageClassifier : The estimator, its parameters and what it adapts at fit.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skconv.recipes import make_image_classifier
-    >>> rng = np.random.RandomState(0)
-    >>> images = rng.randint(0, 256, size=(40, 16, 16, 3), dtype=np.uint8)  # 40 colour
-    >>> labels = np.arange(40) % 2
-    >>> model = make_image_classifier(n_filters=8).fit(images, labels)
-    >>> model.image_shape_, model.pool_grid_, model.classifier_.n_components
-    ((16, 16, 3), 4, 40)
-    >>> model.predict(images[:3]).shape
-    (3,)
-    """
-    return ImageClassifier(
-        image_shape=image_shape,
-        n_components=n_components,
-        n_jobs=n_jobs,
-        random_state=random_state,
-        verbose=verbose,
-        **params,
-    )
-
-
-# Chosen on Fashion-MNIST's validation split (the last 10,000 training images, the model
-# fitted on the first 50,000); see docs/user_guide/real_images.rst for the tables.
-FASHION_MNIST_SETTINGS = {
-    "image_shape": (28, 28),
-    "n_filters": 64,
-    "kernel_size": 5,
-    "pool_grid": 7,
-    # The fine grid alone: 0.9169 on a 10,000 / 10,000 validation split (2,000 landmarks),
-    # against 0.9164 with global pooling and 0.9154 with 2x2 and global pooling (the
-    # general default), within the split's noise: the objects are centred, and the coarse
-    # scales add nothing here.
-    "coarse_grids": (),
-    "n_pca_components": 256,
-    "alpha": 0.003,
-    "max_fit_samples": 10_000,
-    "batch_size": 2_000,
-}
-
-
-def fashion_mnist_pipeline(
-    *, n_components: int = 6000, n_jobs: int | None = None, random_state=0, verbose: int = 0
-) -> ImageClassifier:
-    """The skconv recipe with Fashion-MNIST's settings: k-means features, then RBF kernel ridge.
-
-    :func:`make_image_classifier` with the settings of ``FASHION_MNIST_SETTINGS``: 64
-    k-means 5x5 filters, ``"crelu"``, max pooling over a 7x7 grid (4x4 windows; no coarser
-    grid), PCA to 256 components (the bank and PCA fitted on 10,000 images), then
-    :class:`~skconv.NystroemRidgeClassifier` with ``n_components`` landmarks and
-    ``gamma="scale"``.
-
-    Parameters
-    ----------
-    n_components : int, default=6000
-        Nystroem landmarks: the classifier's fit holds ``n_components ** 2`` float64
-        values (288 MB at the default) and its cost grows with ``n_samples *
-        n_components ** 2``.
-    n_jobs : int, default=None
-        Threads of the convolution (see :class:`ConvFeatureExtractor`); ``-1`` all cores.
-    random_state : int, RandomState instance or None, default=0
-        Seeds the k-means bank, the rows the features are fitted on, PCA, gamma and the
-        landmarks.
-    verbose : int, default=0
-        ``1`` or more: the bank, the batched features and the classifier's fit report their
-        progress on stdout.
-
-    Returns
-    -------
-    model : ImageClassifier
-        Unfitted; takes images as ``(n, 28, 28)`` stacks or ``(n, 784)`` rows, uint8 or
-        float.
-
-    See Also
-    --------
-    skconv.datasets.fetch_fashion_mnist : The data set.
-    make_image_classifier : The recipe for any image set.
-
-    Notes
-    -----
-    Every setting was chosen on a validation split of the training set (fit on the first
-    50,000 images, score on the last 10,000) and the official test set was scored once, at
-    the end: see the user guide's "real images" page.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skconv.recipes import fashion_mnist_pipeline
-    >>> rng = np.random.RandomState(0)
-    >>> images = rng.randint(0, 256, size=(300, 28, 28), dtype=np.uint8)
-    >>> labels = np.arange(300) % 3
-    >>> model = fashion_mnist_pipeline(n_components=100)
-    >>> model.set_params(n_pca_components=20).fit(images, labels)
-    ImageClassifier(...)
-    >>> model.predict(images[:5]).shape
-    (5,)
-    >>> model.features_.transform(images[:5]).dtype
-    dtype('float32')
-    >>> model.decision_function(images[:5]).dtype
-    dtype('float32')
-    """
-    return make_image_classifier(
-        n_components=n_components,
-        n_jobs=n_jobs,
-        random_state=random_state,
-        verbose=verbose,
-        **FASHION_MNIST_SETTINGS,
-    )

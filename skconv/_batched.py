@@ -8,7 +8,7 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from sklearn.base import TransformerMixin, _fit_context, clone
-from sklearn.utils import _safe_indexing, check_random_state, gen_batches, get_tags
+from sklearn.utils import check_random_state, gen_batches, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metaestimators import available_if
@@ -17,6 +17,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 from ._base import SkconvEstimator, unfitted_on_error
 from ._dask import is_dask_array
 from ._progress import Progress
+from ._rows import check_label_count, take_fit_rows
 from ._shapes import raise_unless_real_numbers
 
 # Fitting on every row of a dask array gathers them in the client's memory; above this many
@@ -189,10 +190,10 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
             X = self._check_rows(X, reset=True)
         else:
             X = self._check_rows(X, reset=True)
-            _check_label_count(y, len(X))
+            check_label_count(y, len(X))
             rows = self._draw_fit_rows(len(X))
             if rows is not None:
-                X, y, fit_params = _take_fit_rows(X, y, fit_params, rows)
+                X, y, fit_params = take_fit_rows(X, y, fit_params, rows)
         self.transformer_ = clone(self.transformer).fit(X, y, **fit_params)
         self._remember_fit_parameters()
         return self
@@ -321,7 +322,7 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
 
         self._check_dask_rows(X, reset=True)
         n_samples = int(X.shape[0])
-        _check_label_count(y, n_samples)
+        check_label_count(y, n_samples)
         rows = self._draw_fit_rows(n_samples)
         if rows is None:
             if X.nbytes > DASK_GATHER_WARNING_BYTES:
@@ -333,7 +334,7 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
                     stacklevel=3,
                 )
         else:
-            X, y, fit_params = _take_fit_rows(X, y, fit_params, rows)
+            X, y, fit_params = take_fit_rows(X, y, fit_params, rows)
         # One computation, so that rows shared by X, y and the parameters are read once.
         return dask.compute(X, y, fit_params)
 
@@ -488,43 +489,3 @@ def _raise_empty(shape, reason) -> None:
     raise ValueError(
         f"X holds no values per row ({reason}); pass rows of at least one value."
     ) from None
-
-
-def _first_dimension(value) -> float | None:
-    """The length of an array-like's first axis (nan for a dask array of unknown length), or
-    None for scalars, strings, dicts and other values that are not rows."""
-    if value is None or isinstance(value, (str, bytes, dict)):
-        return None
-    shape = getattr(value, "shape", None)
-    if shape is None and hasattr(value, "__array__"):
-        shape = np.asarray(value).shape
-    if shape is not None:
-        return shape[0] if len(shape) else None
-    return len(value) if hasattr(value, "__len__") else None
-
-
-def _check_label_count(y, n_samples: int) -> None:
-    n_labels = _first_dimension(y)
-    if y is not None and n_labels != n_samples:
-        raise ValueError(
-            f"y has {n_labels} rows but X has {n_samples}; pass one label (or one row of "
-            "targets) per row of X."
-        )
-
-
-def _take_fit_rows(X, y, fit_params, rows):
-    """X, y and the per-row fit parameters at ``rows`` (numpy or dask alike)."""
-    n_samples = X.shape[0]
-    taken = {name: _take_per_row(value, rows, n_samples) for name, value in fit_params.items()}
-    return X[rows], _take_per_row(y, rows, n_samples), taken
-
-
-def _take_per_row(value, rows, n_samples: int):
-    """``value`` at ``rows`` if it has one entry per row of X, otherwise ``value`` itself."""
-    if _first_dimension(value) != n_samples:
-        return value
-    if is_dask_array(value):
-        return value[rows]
-    if not hasattr(value, "shape") and not isinstance(value, (list, tuple)):
-        value = np.asarray(value)  # e.g. an object with only __array__
-    return _safe_indexing(value, rows)

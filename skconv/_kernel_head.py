@@ -271,7 +271,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
             X = self._check_dask_rows(X, reset=False)
             n_scores = self.landmark_coef_.shape[1]
             return X.map_blocks(
-                _block_scores,
+                scores,
                 kernel_map,
                 self.landmark_coef_,
                 self.intercept_,
@@ -281,8 +281,7 @@ class NystroemRidgeClassifier(ClassifierMixin, SkconvEstimator):
             )
         float_dtype(X)  # numbers only: a TypeError naming any other dtype, before any cast
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        batches = gen_batches(len(X), self.batch_size)
-        return scores(X, kernel_map, self.landmark_coef_, self.intercept_, batches)
+        return scores(X, kernel_map, self.landmark_coef_, self.intercept_, self.batch_size)
 
     def predict(self, X):
         """Predict class labels.
@@ -500,9 +499,3 @@ def _block_equations(X_block, Y_block, shared, batch_size: int):
     kernel_map, shift = shared
     batches = list(gen_batches(len(X_block), batch_size))
     return normal_equations(X_block, Y_block, kernel_map, shift, batches)
-
-
-def _block_scores(X_block, kernel_map, landmark_coef, intercept, batch_size: int):
-    """``scores`` of one block of rows, on the worker that holds it."""
-    batches = gen_batches(len(X_block), batch_size)
-    return scores(X_block, kernel_map, landmark_coef, intercept, batches)

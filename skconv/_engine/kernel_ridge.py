@@ -113,11 +113,12 @@ def ridge_solve(system, rhs, alpha):
     return lapack.dpotrs(factor, rhs, lower=1)[0]
 
 
-def scores(X, kernel_map: KernelMap, landmark_coef, intercept, batches):
-    """Decision values of the rows of ``X``, one slice of ``batches`` at a time, in the
+def scores(X, kernel_map: KernelMap, landmark_coef, intercept, batch_size: int):
+    """Decision values of the rows of ``X``, ``batch_size`` rows at a time, in the
     coefficients' dtype."""
     scores = np.empty((len(X), landmark_coef.shape[1]), dtype=landmark_coef.dtype)
-    for batch in batches:
+    for start in range(0, len(X), batch_size):
+        batch = slice(start, start + batch_size)
         scores[batch] = kernel_map.rows(X[batch]) @ landmark_coef + intercept
     return scores.ravel() if scores.shape[1] == 1 else scores
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import struct
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +27,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse
+from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skconv import ConvFeatureExtractor, ConvPool, PoolTransformer
+from skconv import BatchedTransformer, ConvFeatureExtractor, ConvPool, PoolTransformer
 from skconv.__main__ import main
+from skconv.datasets import (
+    DataFileError,
+    DataNotFoundError,
+    fetch_fashion_mnist,
+    load_image_folder,
+)
 from skconv.filters import estimate_contrast_eps, gabor_bank, learn_kmeans_bank, learn_pca_bank
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_input.rst"
@@ -540,6 +550,290 @@ def bad_arrays(estimator, fit, transform, good):
 CONV_ARRAYS = bad_arrays(C, conv_fit, conv_transform, IMAGES)
 POOL_ARRAYS = bad_arrays(P, pool_fit, pool_transform, MAPS)
 CONVPOOL_ARRAYS = bad_arrays(CP, convpool_fit, convpool_transform, IMAGES)
+
+
+# --- BatchedTransformer -------------------------------------------------------------------------
+B = BatchedTransformer
+ROWS = RNG.rand(4, 3)  # four rows of three values
+HALF_ZERO = np.vstack([np.zeros((2, 3)), np.ones((2, 3))])  # batches of 2: zeros, then ones
+
+
+def batched_fit(X=ROWS, y=None, transformer=None, **params):
+    transformer = StandardScaler() if transformer is None else transformer
+    return lambda: B(transformer, **params).fit(X, y)
+
+
+def batched_transform(X, fit_on=ROWS, transformer=None, **params):
+    def call():
+        steps = FunctionTransformer() if transformer is None else transformer
+        return B(steps, batch_size=2, **params).fit(fit_on).transform(X)
+
+    return call
+
+
+def batched_refit(**changed):
+    def call():
+        batched = B(PCA(2), max_fit_samples=3, random_state=0).fit(ROWS)
+        return batched.set_params(**changed).transform(ROWS)
+
+    return call
+
+
+def float64_huge_after_float32_zeros(X):
+    return X.astype(np.float32) if X[0, 0] == 0 else X * 1e300
+
+
+def narrower_after_zeros(X):
+    return X if X[0, 0] == 0 else X[:, :1]
+
+
+def first_row_only(X):
+    return X[:1]
+
+
+class NoGetParams:
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X
+
+
+BATCHED_PARAMETERS = [
+    Row(B, "transformer", "`None`", "fit", lambda: B(None).fit(ROWS), IPE,
+        ("The 'transformer' parameter of BatchedTransformer must be an object implementing "
+         "'fit', 'transform' and 'get_params'.", "Got None instead.")),
+    Row(B, "transformer", "an object without `get_params`", "fit",
+        batched_fit(transformer=NoGetParams()), IPE,
+        ("The 'transformer' parameter of BatchedTransformer must be an object implementing "
+         "'fit', 'transform' and 'get_params'.",)),
+    Row(B, "transformer", "output dtype float32, then float64 holding `1e300`", "transform",
+        batched_transform(HALF_ZERO, fit_on=HALF_ZERO,
+                          transformer=FunctionTransformer(float64_huge_after_float32_zeros)),
+        TypeError,
+        ("returned float64 for rows 2:4 but float32 for the first rows",
+         "does not fit in float32 without loss", "does not cast silently",
+         "Make the transformer return one dtype")),
+    Row(B, "transformer", "output rows narrower in a later batch", "transform",
+        batched_transform(HALF_ZERO, fit_on=HALF_ZERO,
+                          transformer=FunctionTransformer(narrower_after_zeros)), ValueError,
+        ("needs a row-wise transformer", "rows of shape (1,) for rows 2:4 but (3,) for the "
+         "first rows")),
+    Row(B, "transformer", "fewer output rows than input rows", "transform",
+        batched_transform(ROWS, transformer=FunctionTransformer(first_row_only)), ValueError,
+        ("needs a row-wise transformer", "returned 1 rows for 2")),
+    Row(B, "transformer", "sparse output (`OneHotEncoder()`)", "transform",
+        batched_transform(ROWS, transformer=OneHotEncoder()), TypeError,
+        ("needs a transformer that returns dense arrays", "returned csr_matrix")),
+    Row(B, "batch_size", "`0`", "fit", batched_fit(batch_size=0), IPE,
+        not_allowed(B, "batch_size", "0")),
+    Row(B, "max_fit_samples", "`0`", "fit", batched_fit(max_fit_samples=0), IPE,
+        not_allowed(B, "max_fit_samples", "0")),
+    Row(B, "max_fit_samples", "changed after fit", "transform",
+        batched_refit(max_fit_samples=2), ValueError,
+        ("parameter(s) 'max_fit_samples' changed since fit", "Refit: call fit")),
+    Row(B, "transformer__n_components", "changed after fit", "transform",
+        batched_refit(transformer__n_components=1), ValueError,
+        ("parameter(s) 'transformer__n_components' changed since fit", "Refit: call fit")),
+    Row(B, "random_state", "`'a'`", "fit", batched_fit(random_state="a"), IPE,
+        not_allowed(B, "random_state", "'a'")),
+    Row(B, "verbose", "`-1`", "fit", batched_fit(verbose=-1), IPE,
+        not_allowed(B, "verbose", "-1")),
+    Row(B, "y", "19 labels for 20 rows", "fit",
+        batched_fit(RNG.rand(20, 3), np.arange(19), max_fit_samples=5), ValueError,
+        ("y has 19 rows but X has 20; pass one label",)),
+]
+
+BATCHED_ARRAYS = [
+    Row(B, "X", value, stage, call, error, excerpts)
+    for value, stage, call, error, excerpts in [
+        ("datetime64", "fit", batched_fit(np.zeros((4, 3), dtype="datetime64[s]")), TypeError,
+         ("X must hold real numbers, but it holds dates (datetime64)",)),
+        ("timedelta64", "fit", batched_fit(np.zeros((4, 3), dtype="timedelta64[s]")),
+         TypeError, ("but it holds durations (timedelta64)",)),
+        ("numeric strings", "fit", batched_fit(np.full((4, 3), "1.5")), TypeError,
+         ("X must hold real numbers, but it holds strings", "not cast them silently")),
+        ("object array of strings", "fit", batched_fit(np.full((4, 3), "a", dtype=object)),
+         TypeError, ("X must hold real numbers, but it holds strings",)),
+        ("structured", "fit", batched_fit(np.zeros((4, 3), dtype=[("a", "f8"), ("b", "f8")])),
+         TypeError, ("but it holds structured records",)),
+        ("complex", "fit", batched_fit(ROWS.astype(complex)), ValueError,
+         ("Complex data not supported: X holds complex numbers",)),
+        ("no samples, `(0, 3)`", "fit", batched_fit(np.ones((0, 3))), ValueError,
+         ("X holds no rows", "pass at least one row")),
+        ("no features, `(4, 0)`", "fit", batched_fit(np.ones((4, 0))), ValueError,
+         ("X holds no values per row", "0 feature(s)", "pass rows of at least one value")),
+        ("sparse matrix", "fit", batched_fit(scipy.sparse.csr_matrix(ROWS)), TypeError,
+         ("Sparse data was passed for X, but dense data is required",)),
+        ("ragged list of rows", "fit", batched_fit([[1.0, 2.0], [3.0]]), ValueError,
+         ("X is ragged", "Pass a rectangular array")),
+        ("1-D", "fit", batched_fit(np.ones(5)), ValueError,
+         ("got 1D array instead", "X.reshape(1, -1) if it is one sample")),
+        ("`None`", "fit", batched_fit(None), ValueError, ("got 0D array instead",)),
+        ("datetime64", "transform", batched_transform(np.zeros((4, 3), dtype="datetime64[s]")),
+         TypeError, ("X must hold real numbers, but it holds dates (datetime64)",)),
+        ("wrong width, `(2, 2)`", "transform", batched_transform(np.ones((2, 2))), ValueError,
+         ("X has 2 features, but BatchedTransformer is expecting 3 features as input.",)),
+        ("one 6x6 image alone, `(6, 6)`", "transform",
+         batched_transform(IMAGES[0], fit_on=IMAGES), ValueError,
+         ("X has 6 features, but BatchedTransformer is expecting 36",
+          "looks like one sample", "pass X[np.newaxis]")),
+    ]
+] + [
+    Row(B, "fit", "transform before fit", "transform", lambda: B(StandardScaler()).transform(ROWS),
+        NotFittedError, ("This BatchedTransformer instance is not fitted yet. Call 'fit'",)),
+]
+# fmt: on
+
+
+# --- skconv.datasets: each call writes its folder, runs, and removes it ---------------------
+
+
+def in_folder(build: Callable[[Path], object], call: Callable[[Path], object]):
+    """``call(folder)`` on a temporary folder that ``build(folder)`` fills; removed after."""
+
+    def run():
+        with tempfile.TemporaryDirectory() as name:
+            folder = Path(name)
+            build(folder)
+            return call(folder)
+
+    return run
+
+
+def image_file(path: Path, pixels=None, **save_options) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.zeros((8, 8, 3), dtype=np.uint8) if pixels is None else pixels
+    Image.fromarray(pixels).save(path, **save_options)
+    return path
+
+
+def classes(*names, extra=None):
+    """A builder: one 8x8 PNG in each class folder, then ``extra(folder)``."""
+
+    def build(folder):
+        for name in names:
+            image_file(folder / name / "0.png")
+        if extra is not None:
+            extra(folder)
+
+    return build
+
+
+def truncated_png(folder):
+    whole = image_file(folder / "whole.png", np.arange(192, dtype=np.uint8).reshape(8, 8, 3))
+    (folder / "a" / "cut.png").write_bytes(whole.read_bytes()[:-30])
+    whole.unlink()
+
+
+def animated_gif(folder):
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((8, 8, 3), value, dtype=np.uint8)) for value in (0, 255)]
+    frames[0].save(folder / "a" / "anim.gif", save_all=True, append_images=frames[1:])
+
+
+def load(**params):
+    return lambda folder: load_image_folder(folder, **params)
+
+
+def idx_files(count: int, *, pixels: bool = False, n_bytes: int | None = None):
+    """A builder of Fashion-MNIST's test-set files whose header announces ``count`` images."""
+
+    def build(folder):
+        images = struct.pack(">4i", 2051, count, 28, 28)
+        if pixels:
+            images += bytes(range(256)) * (count * 784 // 256) + bytes(count * 784 % 256)
+        (folder / "t10k-images-idx3-ubyte").write_bytes(images[:n_bytes])
+        labels = struct.pack(">2i", 2049, count) + (bytes(count) if pixels else b"")
+        (folder / "t10k-labels-idx1-ubyte").write_bytes(labels)
+
+    return build
+
+
+def fetch_test(folder):
+    return fetch_fashion_mnist(data_home=folder, subset="test")
+
+
+LIF, FFM, DFE, DNF = load_image_folder, fetch_fashion_mnist, DataFileError, DataNotFoundError
+THROUGH = "(The folder was named by data_home="
+# fmt: off
+DATASETS = [
+    Row(LIF, "path", "a folder that does not exist", "call",
+        in_folder(lambda f: None, lambda f: load_image_folder(f / "absent")), DNF,
+        ("does not exist", "the folder that holds one subfolder of images per class")),
+    Row(LIF, "path", "an image file", "call",
+        in_folder(lambda f: image_file(f / "x.png"), lambda f: load_image_folder(f / "x.png")),
+        ValueError, ("is a file, not a folder",)),
+    Row(LIF, "path", "images but no class subfolder", "call",
+        in_folder(lambda f: image_file(f / "x.png"), load()), ValueError,
+        ("holds no subfolder; a classifier needs at least two classes",
+         "(path/<class name>/<image file>)")),
+    Row(LIF, "path", "one class subfolder", "call", in_folder(classes("a"), load()),
+        ValueError, ("holds only the class 'a'; a classifier needs at least two classes",)),
+    Row(LIF, "path", "a class folder without images", "call",
+        in_folder(classes("a", "b", extra=lambda f: (f / "c").mkdir()), load()), ValueError,
+        ("holds no image", "Remove the folder, or add its images")),
+    Row(LIF, "path", "a file that is not an image", "call",
+        in_folder(classes("a", "b", extra=lambda f: (f / "a" / "x.png").write_bytes(b"x")),
+                  load()), DFE,
+        ("gives no image: it could not be read", 'or pass on_error="skip"')),
+    Row(LIF, "path", "a truncated PNG", "call", in_folder(classes("a", "b", extra=truncated_png),
+        load()), DFE, ("cut.png gives no image", "truncated")),
+    Row(LIF, "path", "a 16-bit PNG", "call",
+        in_folder(classes("a", "b", extra=lambda f: image_file(
+            f / "a" / "deep.png", np.zeros((8, 8), dtype=np.uint16))), load()), DFE,
+        ("its pixels are uint16, not 8-bit", "skimage.util.img_as_ubyte")),
+    Row(LIF, "path", "an animated GIF", "call",
+        in_folder(classes("a", "b", extra=animated_gif), load()), DFE,
+        ("not one image of 1 to 4 channels (several frames or pages?)",)),
+    Row(LIF, "image_shape", "`None`, images of two sizes", "call",
+        in_folder(classes("a", "b", extra=lambda f: image_file(
+            f / "b" / "big.png", np.zeros((16, 8, 3), dtype=np.uint8))), load()), ValueError,
+        ("have 2 different sizes", "8x8 (2)", "Pass image_shape=(rows, cols)",
+         "e.g. image_shape=(8, 8)")),
+    Row(LIF, "image_shape", "`(0, 28)`", "call",
+        in_folder(classes("a", "b"), load(image_shape=(0, 28))), ValueError,
+        ("image_shape must be (rows, cols), two positive integers", "got (0, 28)")),
+    Row(LIF, "image_shape", "`28`", "call", in_folder(classes("a", "b"), load(image_shape=28)),
+        IPE, not_allowed(LIF, "image_shape", 28)),
+    Row(LIF, "as_gray", "`'yes'`", "call", in_folder(classes("a", "b"), load(as_gray="yes")),
+        IPE, not_allowed(LIF, "as_gray", "'yes'")),
+    Row(LIF, "extensions", "`('png',)`", "call",
+        in_folder(classes("a", "b"), load(extensions=("png",))), ValueError,
+        ("extensions must be a tuple of file endings that start with a dot",)),
+    Row(LIF, "on_error", "`'ignore'`", "call",
+        in_folder(classes("a", "b"), load(on_error="ignore")), IPE,
+        not_allowed(LIF, "on_error", "'ignore'")),
+    Row(FFM, "subset", "`'validation'`", "call", lambda: FFM(subset="validation"), IPE,
+        not_allowed(FFM, "subset", "'validation'")),
+    Row(FFM, "data_home", "a folder that does not exist", "call",
+        in_folder(lambda f: None, lambda f: FFM(data_home=f / "absent")), DNF,
+        ("which is not a folder", "sudo apt-get install dataset-fashion-mnist",
+         "export SKCONV_FASHION_MNIST=")),
+    Row(FFM, "data_home", "a folder without the files", "call",
+        in_folder(lambda f: None, fetch_test), DNF,
+        ("which lacks t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte",)),
+    Row(FFM, "data_home", "a header announcing 0 images", "call",
+        in_folder(idx_files(0), fetch_test), DFE,
+        ("announces 0 images, but Fashion-MNIST's t10k-images-idx3-ubyte holds exactly 10,000",
+         THROUGH)),
+    Row(FFM, "data_home", "a header announcing 10^8 images", "call",
+        in_folder(idx_files(10**8), fetch_test), DFE,
+        ("announces 100,000,000 images", "corrupt or holds another data set", THROUGH)),
+    Row(FFM, "data_home", "the training files under the test names", "call",
+        in_folder(idx_files(60_000), fetch_test), DFE,
+        ("60,000 is the size of the official training set: is a training file copied",)),
+    Row(FFM, "data_home", "a file shorter than its header announces", "call",
+        in_folder(idx_files(10_000, pixels=True, n_bytes=5000), fetch_test), DFE,
+        ("is truncated: its header announces 10,000 items", THROUGH)),
+    Row(FFM, "data_home", "another set in the same format (MNIST-like)", "call",
+        in_folder(idx_files(10_000, pixels=True), fetch_test), DFE,
+        ("is not Fashion-MNIST's official t10k-images-idx3-ubyte", "SHA-256",
+         "another data set in the same IDX format", THROUGH)),
+]
 # fmt: on
 
 BAD_INPUT = (
@@ -550,7 +844,10 @@ BAD_INPUT = (
     + CONVPOOL_PARAMETERS
     + CONVPOOL_ARRAYS
     + FILTERS_PARAMETERS
+    + BATCHED_PARAMETERS
+    + BATCHED_ARRAYS
     + COMMAND_LINE
+    + DATASETS
 )
 
 
@@ -576,7 +873,7 @@ def test_bad_input_raises_the_documented_error(row):
     )
 
 
-@pytest.mark.parametrize("estimator", [C, P, CP])
+@pytest.mark.parametrize("estimator", [C, P, CP, B])
 def test_every_parameter_has_rows(estimator):
     named = {row.name for row in BAD_INPUT if row.estimator is estimator}
     assert set(estimator._parameter_constraints) <= named
@@ -692,7 +989,10 @@ SECTIONS = [
     ("ConvPool: parameters", CONVPOOL_PARAMETERS),
     ("ConvPool: X", CONVPOOL_ARRAYS),
     ("skconv.filters", FILTERS_PARAMETERS),
+    ("BatchedTransformer: parameters", BATCHED_PARAMETERS),
+    ("BatchedTransformer: X", BATCHED_ARRAYS),
     ("Command line: python -m skconv", COMMAND_LINE),
+    ("skconv.datasets", DATASETS),
 ]
 
 

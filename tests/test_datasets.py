@@ -20,6 +20,7 @@ import skconv.datasets
 from skconv.datasets import DataFileError, DataNotFoundError, fetch_fashion_mnist
 
 FM = skconv.datasets._fashion_mnist
+IDX = skconv.datasets._idx
 
 IMAGE_STEMS = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
 LABEL_STEMS = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
@@ -56,15 +57,15 @@ def decompressed(path: Path) -> bytes:
 
 def official_as(monkeypatch, folder: Path) -> None:
     """Make the IDX files in ``folder`` the official ones: their counts and digests."""
-    table = dict(FM._OFFICIAL)
+    table = dict(IDX.OFFICIAL)
     for stem in [*IMAGE_STEMS.values(), *LABEL_STEMS.values()]:
         for path in (folder / f"{stem}.gz", folder / stem):
             if path.is_file():
                 raw = decompressed(path)
                 count = struct.unpack(">i", raw[4:8])[0]
-                table[stem] = FM._OfficialFile(count, hashlib.sha256(raw).hexdigest())
+                table[stem] = IDX.OfficialFile(count, hashlib.sha256(raw).hexdigest())
                 break
-    monkeypatch.setattr(FM, "_OFFICIAL", table)
+    monkeypatch.setattr(IDX, "OFFICIAL", table)
 
 
 @pytest.fixture
@@ -79,8 +80,9 @@ def fashion_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def no_ambient_data(monkeypatch, tmp_path_factory):
-    """Neither this machine's environment variable, Debian files nor network may leak in."""
+    """Neither this machine's environment variable, Debian files, data home nor network."""
     monkeypatch.delenv(skconv.datasets.ENV_VAR, raising=False)
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path_factory.mktemp("sk_data")))
     monkeypatch.setattr(FM, "DEBIAN_FOLDER", tmp_path_factory.mktemp("empty") / "absent")
 
     def no_download(*args, **kwargs):
@@ -189,6 +191,9 @@ def test_the_debian_folder_is_read_when_nothing_is_named(fashion_dir, monkeypatc
     fashion = fetch_fashion_mnist()
     np.testing.assert_array_equal(fashion.images, images)
     np.testing.assert_array_equal(fashion.target, labels)
+    corrupt(folder, "train-labels-idx1-ubyte.gz", gzip.compress(idx_bytes(labels[:3], 2049)))
+    with pytest.raises(DataFileError, match="where the Debian package dataset-fashion-mnist"):
+        fetch_fashion_mnist()
 
 
 # Corrupt files: each is a ValueError that names the file, never a wrong array.
@@ -296,9 +301,9 @@ def test_a_header_claiming_more_than_the_file_holds_is_refused_before_allocating
 ):
     # Were 10**8 images official, the file's length would still refuse the header: 73 GiB are
     # never allocated for a file of a few bytes.
-    table = dict(FM._OFFICIAL)
-    table["train-images-idx3-ubyte"] = FM._OfficialFile(10**8, "0" * 64)
-    monkeypatch.setattr(FM, "_OFFICIAL", table)
+    table = dict(IDX.OFFICIAL)
+    table["train-images-idx3-ubyte"] = IDX.OfficialFile(10**8, "0" * 64)
+    monkeypatch.setattr(IDX, "OFFICIAL", table)
     header = struct.pack(">4i", 2051, 10**8, 28, 28)
     write(tmp_path / "train-images-idx3-ubyte", header + bytes(784), compress)
     write(tmp_path / "train-labels-idx1-ubyte", struct.pack(">2i", 2049, 10**8), compress)
@@ -330,7 +335,7 @@ def test_another_set_in_the_same_format_is_refused_saying_what_was_found(tmp_pat
     ):
         assert excerpt in message
     # Files of MNIST itself are named as such.
-    monkeypatch.setitem(FM._KNOWN_OTHER_FILES, found, "MNIST's t10k-images")
+    monkeypatch.setitem(IDX.KNOWN_OTHER_FILES, found, "MNIST's t10k-images")
     with pytest.raises(DataFileError, match="It is MNIST's t10k-images file, not Fashion"):
         fetch_fashion_mnist(data_home=tmp_path, subset="test")
     # Reading writes nothing: the folder is as it was.
@@ -349,7 +354,7 @@ def test_reading_makes_no_copy_of_the_images(tmp_path, monkeypatch):
         tracemalloc.stop()
     # Measured: the images plus gzip's 1 MiB read chunk plus 0.05 MB (labels, buffers); a
     # second copy of the images would add 2.35 MB.
-    assert peak < images.nbytes + FM._CHUNK_BYTES + 150_000
+    assert peak < images.nbytes + IDX.CHUNK_BYTES + 150_000
     np.testing.assert_array_equal(fashion.images, images)
 
 
@@ -383,15 +388,15 @@ def fake_openml_is_official(monkeypatch):
     """Put FakeOpenML's rows, written as IDX files, in the fetcher's table of official files."""
     bunch = FakeOpenML()()
     labels = bunch.target.astype(np.uint8)
-    table = dict(FM._OFFICIAL)
+    table = dict(IDX.OFFICIAL)
     for split, rows in [("train", slice(0, 60_000)), ("test", slice(60_000, None))]:
         images = bunch.data[rows].reshape(-1, 28, 28)
         for stem, raw in [
             (IMAGE_STEMS[split], idx_bytes(images, 2051)),
             (LABEL_STEMS[split], idx_bytes(labels[rows], 2049)),
         ]:
-            table[stem] = FM._OfficialFile(len(images), hashlib.sha256(raw).hexdigest())
-    monkeypatch.setattr(FM, "_OFFICIAL", table)
+            table[stem] = IDX.OfficialFile(len(images), hashlib.sha256(raw).hexdigest())
+    monkeypatch.setattr(IDX, "OFFICIAL", table)
 
 
 @pytest.mark.parametrize(
@@ -403,12 +408,11 @@ def test_without_local_files_it_downloads_from_openml_and_splits_officially(
 ):
     fake = FakeOpenML()
     monkeypatch.setattr(FM, "fetch_openml", fake)
-    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sk_data"))
     fashion = fetch_fashion_mnist(subset=subset)
     [(args, kwargs)] = fake.calls
     assert args == ("Fashion-MNIST",)
     assert kwargs["version"] == 1 and kwargs["as_frame"] is False
-    assert kwargs["data_home"] == str(tmp_path / "sk_data")
+    assert kwargs["cache"] is False  # skconv keeps the verified IDX files, not OpenML's ARFF
     np.testing.assert_array_equal(row_numbers(fashion.images), np.arange(first, stop))
     assert fashion.images.dtype == np.uint8 and fashion.images.shape == (stop - first, 28, 28)
     assert fashion.target.dtype == np.int64
@@ -427,13 +431,70 @@ def test_an_incomplete_debian_folder_falls_back_to_openml(
     assert len(fake.calls) == 1
 
 
+def test_a_download_is_kept_as_the_idx_files_and_read_from_there(
+    monkeypatch, fake_openml_is_official
+):
+    fake = FakeOpenML()
+    monkeypatch.setattr(FM, "fetch_openml", fake)
+    downloaded = fetch_fashion_mnist(subset="all")
+    folder = FM.download_folder()
+    assert folder.parent == Path(FM.get_data_home())
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{stem}.gz" for stem in IDX.OFFICIAL
+    )
+    again = fetch_fashion_mnist(subset="test")
+    assert len(fake.calls) == 1  # read from the kept files
+    np.testing.assert_array_equal(again.images, downloaded.images[60_000:])
+    np.testing.assert_array_equal(again.target, downloaded.target[60_000:])
+    # A kept file damaged later is refused, and the message says where it was found.
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\0\0\x08\x01" + bytes(4)))
+    with pytest.raises(DataFileError, match="where an earlier download was kept: remove it"):
+        fetch_fashion_mnist(subset="test")
+
+
+@pytest.mark.parametrize("interrupt_at", [1, 2, 4, 7])
+def test_an_interrupted_write_leaves_no_half_written_file(
+    monkeypatch, fake_openml_is_official, interrupt_at
+):
+    monkeypatch.setattr(FM, "fetch_openml", FakeOpenML())
+    real_write, calls = gzip.GzipFile.write, []
+
+    def write_then_interrupt(self, data):
+        calls.append(len(data))
+        if len(calls) == interrupt_at:  # two writes a file: its header, then its data
+            raise KeyboardInterrupt
+        return real_write(self, data)
+
+    monkeypatch.setattr(gzip.GzipFile, "write", write_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        fetch_fashion_mnist()
+    folder = FM.download_folder()
+    left = sorted(p.name for p in folder.iterdir())
+    complete = (interrupt_at - 1) // 2  # files whose two writes both happened
+    assert left == sorted(f"{stem}.gz" for stem in list(IDX.OFFICIAL)[:complete])
+    for name in left:  # what is there is whole: its digest is the official one
+        raw = decompressed(folder / name)
+        assert hashlib.sha256(raw).hexdigest() == IDX.OFFICIAL[name[:-3]].sha256
+
+
+def test_a_download_that_cannot_be_kept_is_returned_with_a_warning(
+    monkeypatch, fake_openml_is_official
+):
+    fake = FakeOpenML()
+    monkeypatch.setattr(FM, "fetch_openml", fake)
+    FM.download_folder().write_text("a file where the folder would go")
+    with pytest.warns(UserWarning, match="downloaded but could not be kept in"):
+        fashion = fetch_fashion_mnist(subset="test")
+    np.testing.assert_array_equal(row_numbers(fashion.images), np.arange(60_000, 70_000))
+
+
 @pytest.mark.parametrize("subset", ["train", "test", "all"])
 def test_openml_data_other_than_the_official_files_is_refused(monkeypatch, subset):
     # FakeOpenML's rows have the official shape and value ranges but not the official pixels.
     monkeypatch.setattr(FM, "fetch_openml", FakeOpenML())
-    first = "t10k" if subset == "test" else "train"
-    with pytest.raises(DataFileError, match=rf"OpenML's Fashion-MNIST .*, as {first}-images"):
+    with pytest.raises(DataFileError, match=r"OpenML's copy of train-images-idx3-ubyte is not"):
         fetch_fashion_mnist(subset=subset)
+    assert not FM.download_folder().exists()  # nothing is kept
 
 
 def test_offline_one_error_names_all_three_ways_to_get_the_data(monkeypatch):
@@ -509,7 +570,7 @@ REAL_FOLDER = Path("/usr/share/datasets/fashion-mnist")
 
 
 needs_real_files = pytest.mark.skipif(
-    not all((REAL_FOLDER / f"{stem}.gz").is_file() for stem in FM._OFFICIAL),
+    not all((REAL_FOLDER / f"{stem}.gz").is_file() for stem in IDX.OFFICIAL),
     reason=f"the real Fashion-MNIST files are not installed in {REAL_FOLDER} "
     "(apt-get install dataset-fashion-mnist); the small files above test the reader",
 )
@@ -528,8 +589,8 @@ PUBLISHED_RAW_MD5 = {
 def test_the_official_digests_are_the_debian_files_and_the_published_ones(stem):
     raw = decompressed(REAL_FOLDER / f"{stem}.gz")
     assert hashlib.md5(raw).hexdigest() == PUBLISHED_RAW_MD5[stem]
-    assert hashlib.sha256(raw).hexdigest() == FM._OFFICIAL[stem].sha256
-    assert struct.unpack(">i", raw[4:8])[0] == FM._OFFICIAL[stem].count
+    assert hashlib.sha256(raw).hexdigest() == IDX.OFFICIAL[stem].sha256
+    assert struct.unpack(">i", raw[4:8])[0] == IDX.OFFICIAL[stem].count
 
 
 @needs_real_files
@@ -544,6 +605,7 @@ def test_the_test_files_copied_under_the_training_names_are_refused(tmp_path):
     assert str(tmp_path / "train-images-idx3-ubyte.gz") in message
     assert "announces 10,000 images, but Fashion-MNIST's train-images-idx3-ubyte holds " in message
     assert "exactly 60,000. 10,000 is the size of the official test set" in message
+    assert message.endswith(f"(The folder was named by data_home={str(tmp_path)!r}.)")
     # The real test files under their own names load.
     assert fetch_fashion_mnist(data_home=tmp_path, subset="test").data.shape == (10_000, 784)
 
@@ -558,7 +620,7 @@ def test_a_real_file_with_one_byte_changed_is_refused(tmp_path, stem):
     (tmp_path / f"{stem}.gz").write_bytes(gzip.compress(bytes(raw), compresslevel=1))
     with pytest.raises(DataFileError, match=f"is not Fashion-MNIST's official {stem}") as info:
         fetch_fashion_mnist(data_home=tmp_path, subset="test")
-    assert f"SHA-256 is {hashlib.sha256(raw).hexdigest()}, not {FM._OFFICIAL[stem].sha256}" in (
+    assert f"SHA-256 is {hashlib.sha256(raw).hexdigest()}, not {IDX.OFFICIAL[stem].sha256}" in (
         str(info.value)
     )
 

@@ -417,3 +417,39 @@ def test_the_peak_memory_is_the_result_plus_one_image(tmp_path, image_shape):
     # one image), for results of 1.47 MB and 0.37 MB; a copy of the result would add all of
     # it again.
     assert min(peaks) < bunch.images.nbytes + 40 * one_image
+
+
+def test_symbolic_links_to_files_and_classes_are_read_links_inside_classes_are_not(tmp_path):
+    data = tmp_path / "data"
+    written = two_classes(tmp_path / "elsewhere")
+    data.mkdir()
+    (data / "a").symlink_to(tmp_path / "elsewhere" / "a", target_is_directory=True)
+    (data / "b").mkdir()
+    for name in ("0.png", "1.png"):
+        (data / "b" / name).symlink_to(tmp_path / "elsewhere" / "b" / name)
+    (data / "b" / "loop").symlink_to(data, target_is_directory=True)  # not followed
+    bunch = load_image_folder(data)
+    assert [Path(f).relative_to(data).as_posix() for f in bunch.filenames] == [
+        "a/0.png",
+        "a/1.png",
+        "b/0.png",
+        "b/1.png",
+    ]
+    for name, image in zip(bunch.filenames, bunch.images):
+        original = tmp_path / "elsewhere" / Path(name).relative_to(data)
+        np.testing.assert_array_equal(image, written[str(original)])
+
+
+def test_a_bad_header_is_reported_before_any_image_is_decoded(tmp_path, monkeypatch):
+    import skimage.io
+
+    two_classes(tmp_path, n=5)
+    (tmp_path / "b" / "zz_junk.png").write_bytes(b"junk")  # listed last
+    decoded = []
+    real_imread = skimage.io.imread
+    monkeypatch.setattr(skimage.io, "imread", lambda f: decoded.append(f) or real_imread(f))
+    with pytest.raises(DataFileError, match=r"zz_junk\.png gives no image"):
+        load_image_folder(tmp_path)
+    assert decoded == []
+    (tmp_path / "b" / "zz_junk.png").unlink()
+    assert len(load_image_folder(tmp_path).images) == len(decoded) == 10

@@ -10,12 +10,9 @@ error, never data.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
-import struct
-import zlib
-from dataclasses import dataclass
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,64 +20,21 @@ from sklearn.datasets import fetch_openml, get_data_home
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from . import _idx
 from ._errors import DataFileError, DataNotFoundError
+from ._idx import N_TEST, N_TRAIN, SIDE
 
 __all__ = ["fetch_fashion_mnist"]
 
 ENV_VAR = "SKCONV_FASHION_MNIST"
 DEBIAN_FOLDER = Path("/usr/share/datasets/fashion-mnist")
 
-_IMAGE_MAGIC = 2051
-_LABEL_MAGIC = 2049
-_SIDE = 28
-_N_TRAIN = 60_000
-_N_TEST = 10_000
-_CHUNK_BYTES = 1 << 20
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _SPLITS = {"train": ("train",), "test": ("test",), "all": ("train", "test")}
 
-
-@dataclass(frozen=True)
-class _OfficialFile:
-    count: int  # images (or labels) the file holds
-    sha256: str  # of the decompressed file, header included
-
-
-# The publisher lists MD5s of its .gz files (github.com/zalandoresearch/fashion-mnist, "Get the
-# Data": train-images 8d4fb7e6..., train-labels 25c81989..., t10k-images bef4ecab...,
-# t10k-labels bb300cfd...). A .gz's bytes change whenever it is recompressed (the Debian
-# package's copies were: their gzip headers are dated 2020) while its content does not, so
-# skconv checks the content: these are SHA-256s of the decompressed files, computed from the
-# Debian package's copies, whose decompressed MD5s are the ones published for the raw files
-# (f4a8712d..., 9018921c..., 8181f547..., 15d48437...; tests/test_datasets.py checks both).
-# The same digests check OpenML's copy, rebuilt as IDX bytes.
-_OFFICIAL = {
-    "train-images-idx3-ubyte": _OfficialFile(
-        _N_TRAIN, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
-    ),
-    "train-labels-idx1-ubyte": _OfficialFile(
-        _N_TRAIN, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
-    ),
-    "t10k-images-idx3-ubyte": _OfficialFile(
-        _N_TEST, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
-    ),
-    "t10k-labels-idx1-ubyte": _OfficialFile(
-        _N_TEST, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"
-    ),
-}
-
-# Only to word the error when a file of MNIST itself (same names, same format) is found: the
-# decompressed files' SHA-256 as published for MNIST (e.g. alongside the Fashion-MNIST ones
-# above in public build scripts; no MNIST copy on this machine to recompute them).
-_KNOWN_OTHER_FILES = {
-    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db": "MNIST's train-images",
-    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5": "MNIST's train-labels",
-    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7": "MNIST's t10k-images",
-    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2": "MNIST's t10k-labels",
-}
 
 TARGET_NAMES = (
     "T-shirt/top",
@@ -185,9 +139,10 @@ def fetch_fashion_mnist(
     The four official IDX files (gzipped or not) are read from the first of these places that
     applies: ``data_home``; the folder named by the environment variable
     ``SKCONV_FASHION_MNIST``; ``/usr/share/datasets/fashion-mnist``, where the Debian package
-    ``dataset-fashion-mnist`` installs them. Otherwise the set is downloaded from OpenML with
-    :func:`sklearn.datasets.fetch_openml` into scikit-learn's data home
-    (:func:`sklearn.datasets.get_data_home`), where later calls find it again.
+    ``dataset-fashion-mnist`` installs them; ``skconv_fashion_mnist`` in scikit-learn's data
+    home (:func:`sklearn.datasets.get_data_home`), where an earlier download was kept.
+    Otherwise the set is downloaded from OpenML with :func:`sklearn.datasets.fetch_openml`,
+    checked, and kept there as the four IDX files for later calls.
 
     Parameters
     ----------
@@ -247,8 +202,9 @@ def fetch_fashion_mnist(
     The pixels are read straight from the (decompressed) files into the returned arrays, so
     the training set takes 47 MB of memory, not 8 times that as float64 would. Each file's
     SHA-256 is computed on the bytes as they are read, not by a second pass over the file.
-    Nothing is written anywhere by skconv; an OpenML download is cached by scikit-learn, which
-    writes it to a temporary folder beside its cache and moves it in place only when complete.
+    A download is written only once checked, each file to a hidden temporary file beside its
+    final name that replaces it only when complete: an error or an interrupt (Ctrl-C) leaves
+    no half-written file in the data home.
 
     Examples
     --------
@@ -269,9 +225,13 @@ def fetch_fashion_mnist(
     '/usr/share/datasets/fashion-mnist'
     """
     splits = _SPLITS[subset]
-    folder = _local_folder(data_home, splits)
-    if folder is not None:
-        images, target = _read_folder(folder, splits)
+    found = _local_folder(data_home, splits)
+    if found is not None:
+        folder, found_through = found
+        try:
+            images, target = _read_folder(folder, splits)
+        except DataFileError as exc:
+            raise DataFileError(exc.path, f"{exc}\n(The folder was {found_through}.)") from exc
     elif download_if_missing:
         images, target = _fetch_from_openml(splits)
     else:
@@ -304,15 +264,23 @@ def _missing_files(folder: Path, splits) -> list[str]:
     return [stem for stem in stems if _find_file(folder, stem) is None]
 
 
-def _local_folder(data_home, splits) -> Path | None:
-    """The folder to read, or None to download; an error when a folder the user named is bad."""
+def _local_folder(data_home, splits) -> tuple[Path, str] | None:
+    """The folder to read and how it was found, or None to download.
+
+    An error when a folder the user named is not there or lacks a file.
+    """
     if data_home is not None:
         named, by = Path(data_home), f"data_home={str(data_home)!r}"
     elif os.environ.get(ENV_VAR):
         named, by = Path(os.environ[ENV_VAR]), f"the environment variable {ENV_VAR}"
     else:
-        is_complete = DEBIAN_FOLDER.is_dir() and not _missing_files(DEBIAN_FOLDER, splits)
-        return DEBIAN_FOLDER if is_complete else None
+        for folder, how in [
+            (DEBIAN_FOLDER, "where the Debian package dataset-fashion-mnist installs the files"),
+            (download_folder(), "where an earlier download was kept: remove it to download again"),
+        ]:
+            if folder.is_dir() and not _missing_files(folder, splits):
+                return folder, how
+        return None
     if not named.is_dir():
         raise DataNotFoundError(
             f"{by} names {str(named)!r}, which is not a folder.\n"
@@ -324,7 +292,7 @@ def _local_folder(data_home, splits) -> Path | None:
             f"{by} names {str(named)!r}, which lacks {', '.join(missing)}\n"
             "(looked for each name with and without .gz).\n" + how_to_get_it()
         )
-    return named
+    return named, f"named by {by}"
 
 
 def _read_folder(folder: Path, splits) -> tuple[np.ndarray, np.ndarray]:
@@ -338,188 +306,30 @@ def _read_folder(folder: Path, splits) -> tuple[np.ndarray, np.ndarray]:
     for split in splits:
         for stem in _FILES[split]:
             files[stem] = _find_file(folder, stem)
-            _check_file_before_reading(files[stem], stem)
-    n_images = sum(_OFFICIAL[_FILES[split][0]].count for split in splits)
-    images = np.empty((n_images, _SIDE, _SIDE), dtype=np.uint8)
+            _idx.check_file_before_reading(files[stem], stem)
+    n_images = sum(_idx.OFFICIAL[_FILES[split][0]].count for split in splits)
+    images = np.empty((n_images, SIDE, SIDE), dtype=np.uint8)
     labels = np.empty(n_images, dtype=np.uint8)
     start = 0
     for split in splits:
         image_stem, label_stem = _FILES[split]
-        stop = start + _OFFICIAL[image_stem].count
-        _read_idx(files[image_stem], image_stem, images[start:stop])
-        _read_idx(files[label_stem], label_stem, labels[start:stop])
+        stop = start + _idx.OFFICIAL[image_stem].count
+        _idx.read_idx(files[image_stem], image_stem, images[start:stop])
+        _idx.read_idx(files[label_stem], label_stem, labels[start:stop])
         start = stop
     return images, labels.astype(np.int64)
 
 
-def _open(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-
-
-def _is_images(stem: str) -> bool:
-    return "images" in stem
-
-
-def _header_bytes(stem: str) -> int:
-    return 16 if _is_images(stem) else 8
-
-
-def _item_bytes(stem: str) -> int:
-    return _SIDE * _SIDE if _is_images(stem) else 1
-
-
-def _idx_header(stem: str, count: int) -> bytes:
-    """The IDX header of ``count`` images or labels, as the official files write it."""
-    if _is_images(stem):
-        return struct.pack(">4i", _IMAGE_MAGIC, count, _SIDE, _SIDE)
-    return struct.pack(">2i", _LABEL_MAGIC, count)
-
-
-def _check_file_before_reading(path: Path, stem: str) -> None:
-    """Check the header's magic, shape and count, and the file's length, without its data."""
-    with _open(path) as stream:
-        header = _read_exactly(stream, _header_bytes(stem), path)
-        count = _parse_header(header, path, stem)
-    expected = _header_bytes(stem) + count * _item_bytes(stem)
-    if path.suffix == ".gz":
-        # A gzip file ends with its content's length modulo 2**32 (RFC 1952, ISIZE).
-        with open(path, "rb") as raw:
-            raw.seek(-4, os.SEEK_END)
-            recorded = int.from_bytes(raw.read(4), "little")
-        if recorded != expected % 2**32:
-            raise DataFileError(
-                path,
-                f"{path} does not hold the {expected:,} bytes its header announces "
-                f"({count:,} items): its gzip trailer records {recorded:,} bytes. The file is "
-                "truncated or corrupt: download it again.",
-            )
-    elif (size := path.stat().st_size) != expected:
-        which = "truncated" if size < expected else "longer than its header announces"
-        raise DataFileError(
-            path,
-            f"{path} is {which}: its header announces {count:,} items ({expected:,} bytes "
-            f"with the header), but the file holds {size:,} bytes. Download it again.",
-        )
-
-
-def _parse_header(raw: bytes, path: Path, stem: str) -> int:
-    """Check an IDX header (big-endian int32s) against the official file; its item count."""
-    if len(raw) < _header_bytes(stem):
-        raise DataFileError(
-            path,
-            f"{path} is truncated: it ends inside its {_header_bytes(stem)}-byte IDX header.",
-        )
-    found, *dims = np.frombuffer(raw, dtype=">i4").tolist()
-    magic, kind = (_IMAGE_MAGIC, "images") if _is_images(stem) else (_LABEL_MAGIC, "labels")
-    if found != magic:
-        raise DataFileError(
-            path,
-            f"{path} is not an IDX file of {kind}: its magic number is {found}, expected "
-            f"{magic}. Check the file name, or download the file again.",
-        )
-    if _is_images(stem) and dims[1:] != [_SIDE, _SIDE]:
-        raise DataFileError(
-            path,
-            f"{path} holds images of {dims[1]}x{dims[2]}; Fashion-MNIST's are "
-            f"{_SIDE}x{_SIDE}. The file is corrupt or not Fashion-MNIST.",
-        )
-    official = _OFFICIAL[stem].count
-    if dims[0] != official:
-        other = {_N_TRAIN: "training", _N_TEST: "test"}.get(dims[0])
-        hint = (
-            f" {dims[0]:,} is the size of the official {other} set: is a {other} file copied "
-            "under this name?"
-            if other is not None
-            else " The file is corrupt or holds another data set: download it again."
-        )
-        raise DataFileError(
-            path,
-            f"{path} announces {dims[0]:,} {kind}, but Fashion-MNIST's {stem} holds exactly "
-            f"{official:,}.{hint}",
-        )
-    return dims[0]
-
-
-def _read_idx(path: Path, stem: str, out: np.ndarray) -> None:
-    """Read an IDX file's uint8 payload straight into ``out``, checking its digest on the way."""
-    with _open(path) as stream:
-        header = _read_exactly(stream, _header_bytes(stem), path)
-        count = _parse_header(header, path, stem)
-        digest = hashlib.sha256(header)
-        buffer = memoryview(out).cast("B")
-        filled = _read_into(stream, buffer, path, digest)
-        if filled < len(buffer):
-            raise DataFileError(
-                path,
-                f"{path} is truncated: its header announces {count:,} items ({len(buffer):,} "
-                f"bytes of data) but it holds {filled:,} bytes. Download the file again.",
-            )
-        # Reading past the end also makes gzip check its CRC and length.
-        if _read_exactly(stream, 1, path):
-            raise DataFileError(
-                path,
-                f"{path} is longer than its header announces ({count:,} items, "
-                f"{len(buffer):,} bytes of data): the file is corrupt. Download it again.",
-            )
-    _check_digest(digest.hexdigest(), stem, str(path), count)
-
-
-def _check_digest(found: str, stem: str, source: str, count: int) -> None:
-    expected = _OFFICIAL[stem].sha256
-    if found == expected:
-        return
-    kind = "images of 28x28" if _is_images(stem) else "labels"
-    named = _KNOWN_OTHER_FILES.get(found)
-    what = (
-        f"It is {named} file, not Fashion-MNIST's."
-        if named is not None
-        else "It is another data set in the same IDX format (MNIST and its variants use these "
-        "very file names) or a damaged copy."
-    )
-    raise DataFileError(
-        source,
-        f"{source} is not Fashion-MNIST's official {stem}: it holds {count:,} {kind} in the "
-        f"right format, but its content's SHA-256 is {found}, not {expected}. {what} "
-        "Get the official files again (see fetch_fashion_mnist's documentation).",
-    )
-
-
-def _read_into(stream, buffer: memoryview, path: Path, digest) -> int:
-    """Fill ``buffer`` from ``stream`` until it is full or the stream ends; bytes read."""
-    filled = 0
-    try:
-        while filled < len(buffer):
-            # gzip decompresses a whole request into a temporary bytes object before copying
-            # it: asking for 1 MiB at a time bounds that temporary.
-            n_read = stream.readinto(buffer[filled : filled + _CHUNK_BYTES])
-            if not n_read:
-                break
-            digest.update(buffer[filled : filled + n_read])
-            filled += n_read
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _corrupt_gzip(path, exc) from exc
-    return filled
-
-
-def _read_exactly(stream, n_bytes: int, path: Path) -> bytes:
-    try:
-        return stream.read(n_bytes)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _corrupt_gzip(path, exc) from exc
-
-
-def _corrupt_gzip(path: Path, exc: Exception) -> DataFileError:
-    return DataFileError(
-        path,
-        f"{path} could not be decompressed ({exc}): it is not a complete gzip file. "
-        "Download it again, or decompress it and drop the .gz suffix.",
-    )
+def download_folder() -> Path:
+    """Where a download from OpenML is kept, as the four official IDX files, once verified."""
+    return Path(get_data_home()) / "skconv_fashion_mnist"
 
 
 def _fetch_from_openml(splits) -> tuple[np.ndarray, np.ndarray]:
-    """Download (or reuse scikit-learn's cached copy of) Fashion-MNIST from OpenML."""
+    """Download Fashion-MNIST from OpenML, verify it, keep it as IDX files, return ``splits``."""
     try:
-        bunch = fetch_openml("Fashion-MNIST", version=1, data_home=get_data_home(), as_frame=False)
+        # scikit-learn keeps no copy (cache=False): skconv keeps the verified IDX files.
+        bunch = fetch_openml("Fashion-MNIST", version=1, as_frame=False, cache=False)
     except OSError as exc:  # URLError and HTTPError are OSErrors
         raise DataNotFoundError(
             "Fashion-MNIST's files were not found, and downloading them from OpenML failed:\n"
@@ -531,31 +341,40 @@ def _fetch_from_openml(splits) -> tuple[np.ndarray, np.ndarray]:
             + how_to_get_it()
         ) from exc
     data, labels = np.asarray(bunch.data), np.asarray(bunch.target)
-    if data.shape != (_N_TRAIN + _N_TEST, _SIDE * _SIDE) or labels.shape != (len(data),):
+    n_images, n_pixels = N_TRAIN + N_TEST, SIDE * SIDE
+    if data.shape != (n_images, n_pixels) or labels.shape != (n_images,):
         raise DataFileError(
-            get_data_home(),
+            "OpenML",
             f"OpenML's Fashion-MNIST has data of shape {data.shape} and target of shape "
-            f"{labels.shape}; expected ({_N_TRAIN + _N_TEST}, {_SIDE * _SIDE}) and "
-            f"({_N_TRAIN + _N_TEST},). Clear the openml folder in {get_data_home()} and retry.",
+            f"{labels.shape}; expected ({n_images}, {n_pixels}) and ({n_images},). Try again "
+            "later, or get the files another way.\n" + how_to_get_it(),
         )
-    # OpenML keeps the official order: the first 60,000 rows are the training set.
-    rows = {"train": slice(0, _N_TRAIN), "test": slice(_N_TRAIN, None)}
+    images = _exact_cast(data, np.uint8, 255, "pixel").reshape(-1, SIDE, SIDE)
+    target = _exact_cast(labels, np.int64, 9, "label").astype(np.uint8)
+    # OpenML keeps the official order: the first 60,000 rows are the training set. Its rows,
+    # written as IDX bytes, must have the official files' digests.
+    rows = {"train": slice(0, N_TRAIN), "test": slice(N_TRAIN, None)}
+    parts = {}
+    for split, (image_stem, label_stem) in _FILES.items():
+        parts[image_stem], parts[label_stem] = images[rows[split]], target[rows[split]]
+    for stem, part in parts.items():
+        digest = hashlib.sha256(_idx.idx_header(stem, len(part)))
+        digest.update(part)
+        _idx.check_digest(digest.hexdigest(), stem, f"OpenML's copy of {stem}", len(part))
+    folder = download_folder()
+    try:
+        for stem, part in parts.items():
+            _idx.write_idx_atomically(folder / f"{stem}.gz", stem, part)
+    except OSError as exc:
+        warnings.warn(
+            f"Fashion-MNIST was downloaded but could not be kept in {folder} ({exc}): the next "
+            "call will download it again.",
+            UserWarning,
+            stacklevel=3,
+        )
     if len(splits) == 1:
-        data, labels = data[rows[splits[0]]], labels[rows[splits[0]]]
-    images = _exact_cast(data, np.uint8, 255, "pixel").reshape(-1, _SIDE, _SIDE)
-    target = _exact_cast(labels, np.int64, 9, "label")
-    # The same digests as the files': OpenML's rows, written as IDX bytes, must be the files.
-    start = 0
-    for split in splits:
-        image_stem, label_stem = _FILES[split]
-        stop = start + _OFFICIAL[image_stem].count
-        for stem, part in ((image_stem, images), (label_stem, target.astype(np.uint8))):
-            digest = hashlib.sha256(_idx_header(stem, stop - start))
-            digest.update(np.ascontiguousarray(part[start:stop]))
-            source = f"OpenML's Fashion-MNIST (cached in {get_data_home()}), as {stem}"
-            _check_digest(digest.hexdigest(), stem, source, stop - start)
-        start = stop
-    return images, target
+        images, target = images[rows[splits[0]]], target[rows[splits[0]]]
+    return images, target.astype(np.int64)
 
 
 def _exact_cast(values: np.ndarray, dtype, high: int, what: str) -> np.ndarray:
@@ -567,8 +386,8 @@ def _exact_cast(values: np.ndarray, dtype, high: int, what: str) -> np.ndarray:
     cast = values.astype(dtype) if in_range else None
     if cast is None or not np.array_equal(cast, values):
         raise DataFileError(
-            get_data_home(),
-            f"OpenML's Fashion-MNIST holds {what} values that are not integers in 0..{high}; "
-            f"clear the openml folder in {get_data_home()} and retry.",
+            "OpenML",
+            f"OpenML's Fashion-MNIST holds {what} values that are not integers in 0..{high}. "
+            "Try again later, or get the files another way.\n" + how_to_get_it(),
         )
     return cast

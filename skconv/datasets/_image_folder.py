@@ -149,8 +149,8 @@ def load_image_folder(
 
     - Hidden files and folders (whose name starts with ``.``) are ignored, at every level.
       Files directly in ``path`` are ignored (images belong in a class subfolder); files in
-      folders inside a class folder belong to that class. Symbolic links to files are read;
-      links to folders are not followed.
+      folders inside a class folder belong to that class. Symbolic links to files and class
+      folders are followed; links to folders inside a class folder are not (no link loop).
     - A class subfolder without any image file is an error naming it: remove the folder, or
       add its images. With ``on_error="skip"``, so is a class whose every file was skipped.
     - Transparent pixels (RGBA, or grey with alpha) are composited on white, as an image
@@ -200,7 +200,7 @@ def load_image_folder(
         try:
             headers.append(_read_header(file))
         except _UnusableImage as exc:
-            _refuse_or_skip(file, str(exc), on_error, skipped)
+            _refuse_or_skip(file, str(exc), on_error, skipped, path)
             headers.append(None)
     kept = [i for i, header in enumerate(headers) if header is not None]
     files = [files[i] for i in kept]
@@ -225,7 +225,7 @@ def load_image_folder(
                     images[n_done] = _decode(files[i], headers[i], grey, image_shape)
                     n_done += 1
                 except _UnusableImage as exc:
-                    _refuse_or_skip(files[i], str(exc), on_error, skipped)
+                    _refuse_or_skip(files[i], str(exc), on_error, skipped, path)
                     is_kept[i] = False
             progress.batch_done(batch_number, batch.stop)
     if n_done < len(files):
@@ -334,12 +334,12 @@ def _class_files(class_folder: Path, extensions) -> list[Path]:
     return found
 
 
-def _refuse_or_skip(file: Path, reason: str, on_error: str, skipped: list) -> None:
+def _refuse_or_skip(file: Path, reason: str, on_error: str, skipped: list, path) -> None:
     if on_error == "raise":
         raise DataFileError(
             file,
-            f"{file} gives no image: {reason}. Replace or remove the file, or pass "
-            'on_error="skip" to leave such files out.',
+            f"{file} gives no image: {reason}. Replace or remove the file (under "
+            f'path={str(path)!r}), or pass on_error="skip" to leave such files out.',
         )
     skipped.append((str(file), reason))
 

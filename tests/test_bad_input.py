@@ -34,7 +34,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skconv import BatchedTransformer, ConvFeatureExtractor, ConvPool, PoolTransformer
+from skconv import (
+    BatchedTransformer,
+    ConvFeatureExtractor,
+    ConvPool,
+    NystroemRidgeClassifier,
+    PoolTransformer,
+)
 from skconv.__main__ import main
 from skconv.datasets import (
     DataFileError,
@@ -547,6 +553,71 @@ def bad_arrays(estimator, fit, transform, good):
     ]
 
 
+NRC = NystroemRidgeClassifier
+ROWS_X, ROWS_Y = RNG.rand(40, 3), np.arange(40) % 2
+
+
+def head_fit(X=ROWS_X, y=ROWS_Y, **params):
+    return lambda: NRC(**{"n_components": 20, "random_state": 0, **params}).fit(X, y)
+
+
+def head_predict(X, **changed):
+    return lambda: head_fit()().set_params(**changed).predict(X)
+
+
+NUMBERS_ONLY = "must hold real numbers, but it holds"
+HEAD = [
+    Row(NRC, "gamma", "`-1.0`", "fit", head_fit(gamma=-1.0), IPE,
+        not_allowed(NRC, "gamma", "-1.0")),
+    Row(NRC, "gamma", "`'auto'`", "fit", head_fit(gamma="auto"), IPE,
+        not_allowed(NRC, "gamma", "'auto'")),
+    Row(NRC, "gamma", "`1e300` on float32 rows", "fit",
+        head_fit(ROWS_X.astype(np.float32), gamma=1e300), ValueError,
+        ("gamma=1e+300 overflows float32", "use a smaller gamma")),
+    Row(NRC, "gamma", "`1e300` on float64 rows", "fit", head_fit(gamma=1e300), ValueError,
+        ("gamma=1e+300 makes the RBF kernel underflow to 0", "use a smaller gamma")),
+    Row(NRC, "gamma", "`'scale'` on identical rows", "fit",
+        head_fit(np.ones((40, 3)), gamma="scale"), ValueError,
+        ("gamma='scale' needs rows that differ", "pass gamma as a number")),
+    Row(NRC, "n_components", "`0`", "fit", head_fit(n_components=0), IPE,
+        not_allowed(NRC, "n_components", "0")),
+    Row(NRC, "alpha", "`-1.0`", "fit", head_fit(alpha=-1.0), IPE,
+        not_allowed(NRC, "alpha", "-1.0")),
+    Row(NRC, "alpha", "`0.0` with each row repeated", "fit",
+        head_fit(np.repeat(ROWS_X[:10], 4, axis=0), alpha=0.0), ValueError,
+        ("The ridge system is singular at alpha=0.0", "Use a positive alpha")),
+    Row(NRC, "fit_intercept", "`'yes'`", "fit", head_fit(fit_intercept="yes"), IPE,
+        not_allowed(NRC, "fit_intercept", "'yes'")),
+    Row(NRC, "batch_size", "`0`", "fit", head_fit(batch_size=0), IPE,
+        not_allowed(NRC, "batch_size", "0")),
+    Row(NRC, "random_state", "`'seed'`", "fit", head_fit(random_state="seed"), IPE,
+        not_allowed(NRC, "random_state", "'seed'")),
+    Row(NRC, "verbose", "`'loud'`", "fit", head_fit(verbose="loud"), IPE,
+        not_allowed(NRC, "verbose", "'loud'")),
+    Row(NRC, "gamma", "`5.0` set after fitting", "predict", head_predict(ROWS_X, gamma=5.0),
+        ValueError, ("parameter(s) 'gamma' changed since fit", "Refit")),
+    Row(NRC, "y", "one class", "fit", head_fit(y=np.zeros(40, dtype=np.int64)), ValueError,
+        ("needs samples of at least 2 classes in y; got 1 class: 0.",)),
+    Row(NRC, "X", "dates (`datetime64[s]`)", "fit",
+        head_fit(ROWS_X.astype("datetime64[s]")), TypeError,
+        (f"X {NUMBERS_ONLY} dates (datetime64)", "Convert X to a numeric array first")),
+    Row(NRC, "X", "durations (`timedelta64[s]`)", "fit",
+        head_fit(ROWS_X.astype("timedelta64[s]")), TypeError,
+        (f"X {NUMBERS_ONLY} durations (timedelta64)",)),
+    Row(NRC, "X", "strings", "fit", head_fit(ROWS_X.astype(str)), TypeError,
+        (f"X {NUMBERS_ONLY} strings",)),
+    Row(NRC, "X", "object strings", "fit", head_fit(ROWS_X.astype(str).astype(object)),
+        TypeError, (f"X {NUMBERS_ONLY} strings",)),
+    Row(NRC, "X", "structured records", "fit",
+        head_fit(np.zeros((40, 3), dtype=[("a", "f4"), ("b", "i4")])), TypeError,
+        (f"X {NUMBERS_ONLY} structured records",)),
+    Row(NRC, "X", "complex", "fit", head_fit(ROWS_X.astype(complex)), ValueError,
+        ("Complex data not supported",)),
+    Row(NRC, "X", "dates (`datetime64[s]`)", "predict",
+        head_predict(ROWS_X.astype("datetime64[s]")), TypeError,
+        (f"X {NUMBERS_ONLY} dates (datetime64)",)),
+]
+
 CONV_ARRAYS = bad_arrays(C, conv_fit, conv_transform, IMAGES)
 POOL_ARRAYS = bad_arrays(P, pool_fit, pool_transform, MAPS)
 CONVPOOL_ARRAYS = bad_arrays(CP, convpool_fit, convpool_transform, IMAGES)
@@ -701,12 +772,12 @@ def in_folder(build: Callable[[Path], object], call: Callable[[Path], object]):
     return run
 
 
-def image_file(path: Path, pixels=None, **save_options) -> Path:
+def image_file(path: Path, pixels=None, mode=None) -> Path:
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
     pixels = np.zeros((8, 8, 3), dtype=np.uint8) if pixels is None else pixels
-    Image.fromarray(pixels).save(path, **save_options)
+    Image.fromarray(pixels, mode=mode).save(path)
     return path
 
 
@@ -786,6 +857,10 @@ DATASETS = [
         in_folder(classes("a", "b", extra=lambda f: image_file(
             f / "a" / "deep.png", np.zeros((8, 8), dtype=np.uint16))), load()), DFE,
         ("its pixels are uint16, not 8-bit", "skimage.util.img_as_ubyte")),
+    Row(LIF, "path", "a CMYK JPEG", "call",
+        in_folder(classes("a", "b", extra=lambda f: image_file(
+            f / "a" / "print.jpg", np.zeros((8, 8, 4), dtype=np.uint8), mode="CMYK")), load()),
+        DFE, ("its colour mode is CMYK, not grey, RGB or RGBA", ".convert('RGB')")),
     Row(LIF, "path", "an animated GIF", "call",
         in_folder(classes("a", "b", extra=animated_gif), load()), DFE,
         ("not one image of 1 to 4 channels (several frames or pages?)",)),
@@ -846,6 +921,7 @@ BAD_INPUT = (
     + FILTERS_PARAMETERS
     + BATCHED_PARAMETERS
     + BATCHED_ARRAYS
+    + HEAD
     + COMMAND_LINE
     + DATASETS
 )
@@ -991,6 +1067,7 @@ SECTIONS = [
     ("skconv.filters", FILTERS_PARAMETERS),
     ("BatchedTransformer: parameters", BATCHED_PARAMETERS),
     ("BatchedTransformer: X", BATCHED_ARRAYS),
+    ("NystroemRidgeClassifier", HEAD),
     ("Command line: python -m skconv", COMMAND_LINE),
     ("skconv.datasets", DATASETS),
 ]

@@ -54,7 +54,7 @@ def images():
 
 def conv_pool():
     return ConvPool(
-        ConvFeatureExtractor("kmeans", n_filters=4, kernel_size=3, random_state=0),
+        ConvFeatureExtractor("kmeans", n_filters=4, kernel_size=3, n_patches=1000, random_state=0),
         PoolTransformer(3),
     )
 

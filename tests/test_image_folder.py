@@ -178,6 +178,17 @@ def test_palette_and_one_bit_images(tmp_path):
     np.testing.assert_array_equal(bunch.images[1], np.dstack([bits] * 3))
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_cmyk_is_refused_rather_than_read_as_rgba(tmp_path, suffix):
+    two_classes(tmp_path, shape=(8, 8))
+    cmyk = save(tmp_path / "a" / f"print{suffix}", rgb(8, 8), mode="CMYK")
+    with pytest.raises(DataFileError, match="its colour mode is CMYK, not grey, RGB or RGBA"):
+        load_image_folder(tmp_path)
+    with pytest.warns(UserWarning, match=f"print{suffix}: its colour mode is CMYK"):
+        assert len(load_image_folder(tmp_path, on_error="skip").images) == 4
+    assert cmyk.exists()
+
+
 # Sizes.
 
 

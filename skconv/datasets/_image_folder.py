@@ -96,7 +96,7 @@ def load_image_folder(
         :class:`~skconv.datasets.DataFileError` naming it, before the pixels of any image are
         read when its header already shows it; ``"skip"`` leaves it out, warns with how many
         files were skipped, and lists them in the Bunch's ``skipped``. Unreadable, truncated,
-        multi-frame and 16-bit or floating-point files give no image.
+        multi-frame, CMYK, and 16-bit or floating-point files give no image.
     return_X_y : bool, default=False
         Return ``(images, target)`` instead of a Bunch.
     verbose : int, default=0
@@ -136,7 +136,7 @@ def load_image_folder(
         differ.
     DataFileError
         A :class:`ValueError` naming the file, with ``on_error="raise"``: the file gives no
-        image (it is corrupt, truncated, not an image, multi-frame, or not 8-bit).
+        image (it is corrupt, truncated, not an image, multi-frame, not 8-bit, or CMYK).
 
     See Also
     --------
@@ -154,7 +154,8 @@ def load_image_folder(
     - A class subfolder without any image file is an error naming it: remove the folder, or
       add its images. With ``on_error="skip"``, so is a class whose every file was skipped.
     - Transparent pixels (RGBA, or grey with alpha) are composited on white, as an image
-      viewer shows them.
+      viewer shows them. Other colour modes (CMYK, LAB, ...) are refused: their channels
+      would pass for RGBA or RGB.
     - Black-and-white (1-bit) images become 0 and 255. 16-bit and floating-point images are
       refused rather than scaled, as their range is a choice (12-bit cameras store 0-4095 in
       16 bits): convert them to 8 bits first, e.g. with
@@ -361,10 +362,34 @@ def _read_header(file: Path) -> tuple[tuple[int, int], int]:
     try:
         # imageio leaves a file it opened itself open when no plugin reads it: open it here.
         with _quiet_plugin_search(), open(file, "rb") as handle:
-            properties = iio.improps(handle)
+            mode = _pillow_mode(handle)
+            handle.seek(0)
+            properties = iio.improps(handle)  # closes the handle
     except Exception as exc:  # each reader raises its own types for a file it cannot read
         raise _UnusableImage(_reason(exc)) from exc
-    return _check_layout(properties.shape, properties.dtype)
+    layout = _check_layout(properties.shape, properties.dtype)
+    if mode is not None and mode not in _MODES_READ_AS_IS:
+        # CMYK's four channels would pass for RGBA, LAB's three for RGB: a wrong image.
+        raise _UnusableImage(
+            f"its colour mode is {mode}, not grey, RGB or RGBA; convert it first, e.g. with "
+            "PIL.Image.open(file).convert('RGB').save(...)"
+        )
+    return layout
+
+
+# Pillow's modes whose decoded channels are grey, grey + alpha, RGB or RGB + alpha/padding.
+_MODES_READ_AS_IS = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX"}
+
+
+def _pillow_mode(handle) -> str | None:
+    """The colour mode Pillow reads from the file's header; None for files Pillow cannot open."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(handle) as image:
+            return image.mode
+    except UnidentifiedImageError:  # e.g. TIFF variants only tifffile reads
+        return None
 
 
 def _reason(exc: Exception) -> str:

@@ -7,9 +7,11 @@ from ._kernel_head import NystroemRidgeClassifier
 from ._pool import PoolTransformer
 from ._stream import ConvPool
 from ._version import __version__
+from .recipes import ImageClassifier, PeakNormalizer
 
-# The types a user must trust to load a skconv model with skops.io: skconv's estimators. The
-# scikit-learn estimators and numpy types a pipeline also holds are trusted by skops itself.
+# The types a user must trust to load a skconv model with skops.io: skconv's estimators and
+# the recipe's. The scikit-learn estimators and numpy types a pipeline also holds are trusted
+# by skops itself.
 # Pass exactly this list, never the file's own list of untrusted types (see docs/persistence).
 SKOPS_TRUSTED_TYPES = [
     f"{cls.__module__}.{cls.__qualname__}"
@@ -19,7 +21,16 @@ SKOPS_TRUSTED_TYPES = [
         ConvPool,
         BatchedTransformer,
         NystroemRidgeClassifier,
+        ImageClassifier,
+        PeakNormalizer,
     )
+] + [
+    # The scikit-learn classes inside the recipe's BatchedTransformer. Its refit guard records
+    # the class of each wrapped step, and skops trusts scikit-learn's estimators but not their
+    # classes as values.
+    "sklearn.pipeline.Pipeline",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.decomposition._pca.PCA",
 ]
 
 __all__ = [

@@ -72,16 +72,11 @@ class SkconvEstimator(BaseEstimator):
 
     def _output_parameters(self) -> dict:
         """The parameters (nested ones included) that fit resolves, as fit saw them."""
-        params = {}
-        for key, value in self.get_params(deep=True).items():
-            if key.rsplit("__", 1)[-1] in RUNTIME_PARAMETERS:
-                continue
-            if isinstance(value, BaseEstimator):
-                value = type(value)  # its parameters are listed under key__name
-            elif not isinstance(value, (np.random.RandomState, np.random.Generator)):
-                value = copy.deepcopy(value)  # so that an in-place edit counts as a change
-            params[key] = value
-        return params
+        return {
+            key: _fingerprint(value)
+            for key, value in self.get_params(deep=True).items()
+            if key.rsplit("__", 1)[-1] not in RUNTIME_PARAMETERS
+        }
 
     def _remember_fit_parameters(self) -> None:
         self._fit_parameters_ = self._output_parameters()
@@ -113,6 +108,27 @@ class SkconvTransformer(TransformerMixin, SkconvEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.three_d_array = True
         return tags
+
+
+def _fingerprint(value):
+    """What the refit guard compares of a parameter's value.
+
+    Estimators (anything with ``get_params``) by their type, their parameters having keys of
+    their own (and a deep copy of one never compares equal); containers item by item, so a
+    Pipeline's ``steps`` list counts by its names and step types; random generators as they
+    are (they are meant to be shared and advanced); anything else by a deep copy, so that an
+    in-place edit counts as a change.
+    """
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return type(value)
+    if isinstance(value, (list, tuple)):
+        items = [_fingerprint(item) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        return {key: _fingerprint(item) for key, item in value.items()}
+    if isinstance(value, (np.random.RandomState, np.random.Generator)):
+        return value
+    return copy.deepcopy(value)
 
 
 def _same_value(a, b) -> bool:

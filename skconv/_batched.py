@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import sys
 import warnings
 from numbers import Integral
@@ -16,7 +15,7 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from ._base import RUNTIME_PARAMETERS, SkconvEstimator, unfitted_on_error
+from ._base import SkconvEstimator, unfitted_on_error
 from ._progress import Progress
 from ._shapes import raise_unless_real_numbers
 
@@ -250,16 +249,6 @@ class BatchedTransformer(TransformerMixin, SkconvEstimator):
             tags.input_tags.allow_nan = inner.input_tags.allow_nan
             tags.transformer_tags.preserves_dtype = inner.transformer_tags.preserves_dtype
         return tags
-
-    def _output_parameters(self) -> dict:
-        # As the base records them, except that every object with get_params (a duck-typed
-        # transformer, a Pipeline's steps inside a list) is recorded by its type: its own
-        # parameters are listed under their keys, and a deep copy of it never compares equal.
-        return {
-            key: _fingerprint(value)
-            for key, value in self.get_params(deep=True).items()
-            if key.rsplit("__", 1)[-1] not in RUNTIME_PARAMETERS
-        }
 
     def _draw_fit_rows(self, n_samples: int) -> np.ndarray | None:
         """The sorted rows to fit on, or None for all of them; the same for numpy and dask."""
@@ -545,22 +534,3 @@ def _take_per_row(value, rows, n_samples: int):
     if not hasattr(value, "shape") and not isinstance(value, (list, tuple)):
         value = np.asarray(value)  # e.g. an object with only __array__
     return _safe_indexing(value, rows)
-
-
-def _fingerprint(value):
-    """What the refit guard compares of a parameter's value.
-
-    Estimators (anything with ``get_params``) by their type, their parameters having keys of
-    their own; containers item by item; random generators as they are (they are meant to be
-    shared and advanced); anything else by a deep copy, so that an in-place edit counts.
-    """
-    if hasattr(value, "get_params") and not isinstance(value, type):
-        return type(value)
-    if isinstance(value, (list, tuple)):
-        items = [_fingerprint(item) for item in value]
-        return items if isinstance(value, list) else tuple(items)
-    if isinstance(value, dict):
-        return {key: _fingerprint(item) for key, item in value.items()}
-    if isinstance(value, (np.random.RandomState, np.random.Generator)):
-        return value
-    return copy.deepcopy(value)

@@ -49,6 +49,7 @@ from skconv.datasets import (
     load_image_folder,
 )
 from skconv.filters import estimate_contrast_eps, gabor_bank, learn_kmeans_bank, learn_pca_bank
+from skconv.recipes import ImageClassifier, PeakNormalizer
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_input.rst"
 BEGIN, END = ".. begin generated table", ".. end generated table"
@@ -622,6 +623,51 @@ CONV_ARRAYS = bad_arrays(C, conv_fit, conv_transform, IMAGES)
 POOL_ARRAYS = bad_arrays(P, pool_fit, pool_transform, MAPS)
 CONVPOOL_ARRAYS = bad_arrays(CP, convpool_fit, convpool_transform, IMAGES)
 
+# The recipe: its input step refuses non-numbers before any cast, at fit and at predict.
+IC, PN = ImageClassifier, PeakNormalizer
+RECIPE_LABELS = np.arange(4) % 2
+DATES = IMAGES.astype("datetime64[s]")
+
+
+def recipe_fit(X=IMAGES, **params):
+    small = {"n_filters": 2, "n_components": 4} | params
+    return lambda: IC(**small).fit(X, RECIPE_LABELS)
+
+
+def recipe_predict(X):
+    return lambda: IC(n_filters=2, n_components=4).fit(IMAGES, RECIPE_LABELS).predict(X)
+
+
+RECIPE_ROWS = [
+    Row(IC, "X", "datetime64 images", "fit", recipe_fit(DATES), TypeError,
+        ("X must hold real numbers, but it holds dates (datetime64)",)),
+    Row(IC, "X", "datetime64 images", "predict", recipe_predict(DATES), TypeError,
+        ("X must hold real numbers, but it holds dates (datetime64)",)),
+    Row(IC, "X", "strings", "predict", recipe_predict(IMAGES.astype(str)), TypeError,
+        ("X must hold real numbers, but it holds strings",)),
+    Row(IC, "X", "1x1 images", "fit", recipe_fit(np.ones((4, 1, 1))), ValueError,
+        ("X holds images of 1x1x1", "needs at least 2 values per image")),
+    Row(IC, "X", "images of another size than in fit", "predict",
+        recipe_predict(np.ones((2, 5, 6))), ValueError, ("X holds 5x6 images", "refit")),
+    Row(IC, "X_unlabeled", "images of another size than `X`", "fit",
+        lambda: IC(n_filters=2, n_components=4).fit(IMAGES, RECIPE_LABELS,
+                                                     X_unlabeled=np.ones((3, 5, 6))),
+        ValueError, ("X_unlabeled: X holds 5x6 images",)),
+    Row(IC, "X_unlabeled", "datetime64 images", "fit",
+        lambda: IC(n_filters=2, n_components=4).fit(IMAGES, RECIPE_LABELS, X_unlabeled=DATES),
+        TypeError, ("X_unlabeled: X must hold real numbers, but it holds dates",)),
+    Row(IC, "coarse_grids", "`(0,)`", "fit", recipe_fit(coarse_grids=(0,)), ValueError,
+        ("coarse_grids must hold positive ints",)),
+    Row(IC, "gamma", "`'auto'`", "fit", recipe_fit(gamma="auto"), IPE,
+        not_allowed(IC, "gamma", "'auto'")),
+    Row(IC, "n_filters", "`4` set after fitting `2`", "predict",
+        lambda: IC(n_filters=2, n_components=4).fit(IMAGES, RECIPE_LABELS)
+        .set_params(n_filters=4).predict(IMAGES),
+        ValueError, ("parameter(s) 'n_filters' changed since fit", "Refit")),
+    Row(PN, "X", "datetime64 images", "transform",
+        lambda: PN().fit(IMAGES).transform(DATES), TypeError,
+        ("X must hold real numbers, but it holds dates (datetime64)",)),
+]
 
 # --- BatchedTransformer -------------------------------------------------------------------------
 B = BatchedTransformer
@@ -924,6 +970,7 @@ BAD_INPUT = (
     + HEAD
     + COMMAND_LINE
     + DATASETS
+    + RECIPE_ROWS
 )
 
 
@@ -1070,6 +1117,7 @@ SECTIONS = [
     ("NystroemRidgeClassifier", HEAD),
     ("Command line: python -m skconv", COMMAND_LINE),
     ("skconv.datasets", DATASETS),
+    ("The recipe: ImageClassifier and PeakNormalizer", RECIPE_ROWS),
 ]
 
 

@@ -26,6 +26,7 @@ from skconv import (
     PoolTransformer,
 )
 from skconv._base import SkconvTransformer
+from skconv.recipes import ImageClassifier, PeakNormalizer
 
 ESTIMATORS = [
     ConvFeatureExtractor(),
@@ -49,6 +50,8 @@ ESTIMATORS = [
     # 10 landmarks: the checks fit on as few as 10 samples, and more landmarks than samples
     # warns.
     NystroemRidgeClassifier(n_components=10, random_state=0),
+    ImageClassifier(n_filters=4, n_patches=200, n_components=10, random_state=0),
+    PeakNormalizer(),
 ]
 
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {}

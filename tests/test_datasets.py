@@ -483,8 +483,9 @@ def test_a_download_that_cannot_be_kept_is_returned_with_a_warning(
     fake = FakeOpenML()
     monkeypatch.setattr(FM, "fetch_openml", fake)
     FM.download_folder().write_text("a file where the folder would go")
-    with pytest.warns(UserWarning, match="downloaded but could not be kept in"):
+    with pytest.warns(UserWarning, match="downloaded but could not be kept in") as record:
         fashion = fetch_fashion_mnist(subset="test")
+    assert record[0].filename == __file__  # the warning points at the call
     np.testing.assert_array_equal(row_numbers(fashion.images), np.arange(60_000, 70_000))
 
 

@@ -280,6 +280,7 @@ def test_skipped_files_are_counted_in_a_warning_and_the_bunch(tmp_path):
     with pytest.warns(UserWarning, match="skipped 2 of 8 image files") as record:
         bunch = load_image_folder(tmp_path, on_error="skip")
     assert str(junk) in str(record[0].message) and str(cut) in str(record[0].message)
+    assert record[0].filename == __file__  # the warning points at the call
     assert [name for name, _ in bunch.skipped] == [str(junk), str(cut)]
     assert "truncated" in dict(bunch.skipped)[str(cut)]
     assert bunch.images.shape == (6, 12, 16, 3) and len(bunch.filenames) == 6

@@ -370,7 +370,7 @@ def _fetch_from_openml(splits) -> tuple[np.ndarray, np.ndarray]:
             f"Fashion-MNIST was downloaded but could not be kept in {folder} ({exc}): the next "
             "call will download it again.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller, past validate_params' wrapper
         )
     if len(splits) == 1:
         images, target = images[rows[splits[0]]], target[rows[splits[0]]]

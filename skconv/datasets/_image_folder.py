@@ -242,7 +242,7 @@ def load_image_folder(
             f"load_image_folder skipped {len(skipped)} of {len(skipped) + len(files)} image "
             f"files that give no image ({listed}{more}); the Bunch's 'skipped' lists them.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller, past validate_params' wrapper
         )
     if return_X_y:
         return images, target

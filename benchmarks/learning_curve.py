@@ -7,8 +7,8 @@ method; one subset per seed, ``--seeds``, the second and later seeds only at siz
 ``--multi-seed-up-to``), fits each method (``--methods``) on it and scores the official test
 set once:
 
-- ``recipe``: :func:`skconv.recipes.fashion_mnist_pipeline` with its defaults (landmarks
-  capped by the number of rows);
+- ``recipe``: :func:`skconv.recipes.make_image_classifier` with its defaults (the general
+  recipe: nothing set for Fashion-MNIST or for the number of images);
 - ``hog``: the recipe's classifier (RBF Nystroem kernel ridge, streamed) on
   :func:`skimage.feature.hog` features;
 - ``pixels``: the same classifier on the pixels;
@@ -119,22 +119,30 @@ def load_data(args):
 
 
 def run_recipe(args):
-    from skconv.recipes import fashion_mnist_pipeline
+    from skconv.recipes import make_image_classifier
 
     X_train, y_train, X_test, y_test = load_data(args)
-    model = fashion_mnist_pipeline(
-        n_components=min(6000, len(X_train)), n_jobs=-1, random_state=args.seed
-    )
-    model.fit(X_train, y_train)
+    model = make_image_classifier(n_jobs=-1, random_state=args.seed).fit(X_train, y_train)
     return float(model.score(X_test, y_test)), {
-        "landmarks": int(model[-1].n_components),
+        "landmarks": int(model.classifier_.n_components),
+        "gamma": float(model.gamma_),
+        "pool_grid": int(model.pool_grid_),
     }
 
 
 def run_kernel_peer(args, features):
+    """The recipe's classifier, with the recipe's landmarks and alpha, on other features."""
+    from skconv.recipes import make_image_classifier
+
+    recipe = make_image_classifier().get_params()
     X_train, y_train, X_test, y_test = load_data(args)
     F_train, F_test = features(X_train), features(X_test)
-    model = kernel_ridge_head(F_train, random_state=args.seed).fit(F_train, y_train)
+    model = kernel_ridge_head(
+        F_train,
+        n_components=recipe["n_components"],
+        alpha=recipe["alpha"],
+        random_state=args.seed,
+    ).fit(F_train, y_train)
     return float(model.score(F_test, y_test)), {"landmarks": int(model.n_components)}
 
 

@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:  # run from a source checkout without installing
 
 # The peers' kernel map: as many landmarks as the recipe's (fewer when there are fewer rows).
 N_COMPONENTS = 6000
+ALPHA = 0.003
 # HOG on 28x28: 9 orientations, 4x4-pixel cells, 2x2-cell blocks: 1,296 features per image.
 HOG_SETTINGS = {"orientations": 9, "pixels_per_cell": (4, 4), "cells_per_block": (2, 2)}
 CNN_BATCH_SIZE = 128
@@ -58,7 +59,10 @@ def run_in_new_process(script: str, arguments: list[str]) -> dict:
 
 
 def kernel_ridge_head(
-    X_train: np.ndarray, n_components: int = N_COMPONENTS, random_state: int = 0
+    X_train: np.ndarray,
+    n_components: int = N_COMPONENTS,
+    alpha: float = ALPHA,
+    random_state: int = 0,
 ):
     """The recipe's classifier, for the peers' features: RBF Nystroem kernel ridge, streamed.
 
@@ -72,7 +76,7 @@ def kernel_ridge_head(
     return NystroemRidgeClassifier(
         gamma=gamma,
         n_components=min(n_components, len(X_train)),
-        alpha=0.003,
+        alpha=alpha,
         batch_size=2000,
         random_state=random_state,
     )

@@ -40,6 +40,7 @@ import copy
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -354,7 +355,7 @@ def render(results: dict) -> str:
         "",
     ]
     if results["skipped"]:
-        lines += ["Not run:", ""]
+        lines += ["Not run, or failed:", ""]
         lines += [f"- {reason}" for reason in results["skipped"]]
         lines.append("")
     lines += ["Goals:", ""]
@@ -498,7 +499,14 @@ def main(argv=None) -> None:
                 continue
             for seed in args.seeds if size <= args.multi_seed_up_to else args.seeds[:1]:
                 load = os.getloadavg()[0]
-                figures = spawn(method, size, seed, args)
+                try:
+                    figures = spawn(method, size, seed, args)
+                except subprocess.CalledProcessError as error:
+                    # One failed fit is reported, not allowed to lose the rest of the run.
+                    reason = f"{METHODS[method]} at {size:,}, seed {seed}: failed ({error})"
+                    print(reason, flush=True)
+                    results["skipped"].append(reason)
+                    continue
                 entry = {"size": size, "method": method, "seed": seed, **figures}
                 entry["load_average_at_start"] = round(load, 2)
                 results["entries"].append(entry)

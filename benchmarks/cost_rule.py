@@ -3,9 +3,9 @@
 Run ``python benchmarks/cost_rule.py`` on an idle machine. It times ``convolve`` with
 ``method="gemm"`` and ``method="fft"`` (one thread, float32) over a grid of image sizes, kernel
 sizes, channels, filters, paddings and strides, fits the weights of the cost model in
-``skconv._cost.cost_terms`` to the timings, and prints them with how often the fitted rule
-picks the slower algorithm. The weights go to ``skconv/_cost_weights.json``, the one place
-``skconv._cost`` reads them from; the measurements to ``benchmarks/cost_rule.json``.
+``skconv._engine.cost.cost_terms`` to the timings, and prints them with how often the fitted rule
+picks the slower algorithm. The weights go to ``skconv/_engine/cost_weights.json``, the one place
+``skconv._engine.cost`` reads them from; the measurements to ``benchmarks/cost_rule.json``.
 ``--quick`` runs a small grid and writes nothing; ``--from-json`` refits the saved
 measurements.
 """
@@ -27,15 +27,15 @@ try:
     import skconv  # noqa: F401
 except ImportError:  # run from a source checkout without installing
     sys.path.insert(0, str(HERE.parent))
-from skconv._convolve import convolve  # noqa: E402
-from skconv._cost import cost_terms  # noqa: E402
-from skconv._geometry import resolve_padding  # noqa: E402
+from skconv._engine.convolution import convolve  # noqa: E402
+from skconv._engine.cost import cost_terms  # noqa: E402
+from skconv._engine.geometry import resolve_padding  # noqa: E402
 
-# The weights file that skconv._cost reads.
-WEIGHTS_PATH = HERE.parent / "skconv" / "_cost_weights.json"
+# The weights file that skconv._engine.cost reads.
+WEIGHTS_PATH = HERE.parent / "skconv" / "_engine" / "cost_weights.json"
 WEIGHTS_ABOUT = (
     "Weights of the cost model behind convolve(method='auto'): each algorithm's estimated "
-    "seconds are these weights times the counts of skconv._cost.cost_terms. Written by "
+    "seconds are these weights times the counts of skconv._engine.cost.cost_terms. Written by "
     "benchmarks/cost_rule.py; do not edit by hand."
 )
 

@@ -2,15 +2,15 @@
 
 It fits a ConvFeatureExtractor + PoolTransformer + StandardScaler + classifier pipeline on the
 first half of ``load_digits()`` and scores it on the second half (scikit-learn's own split in
-its digits example, no shuffling), next to an SVC on the raw pixels. The defaults are the
-settings a 10-fold grid search on the training half picks (``--grid-search`` reruns it).
+its digits example, no shuffling), next to an SVC on the raw pixels. ``--dataset
+fashion-mnist`` runs the Fashion-MNIST recipe, ``--folder PATH`` the general recipe on a
+folder of images. The options only choose; every default, choice and check is the library's,
+and its errors are reported as usage errors (exit status 2) before any work starts.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
 import tempfile
 import time
@@ -18,475 +18,263 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from joblib import effective_n_jobs, parallel_config
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, check_cv, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
+from sklearn.utils._param_validation import InvalidParameterError
 
 from . import ConvFeatureExtractor, PoolTransformer, __version__
-from ._geometry import conv_output_shape, pool_output_shape, resolve_padding
-from ._presets import PRESETS, RENAMED_PRESETS, build_bank
-from ._validation import as_pair
+from . import _cli_report as report
+from ._heartbeat import RunProgress, duration
+from .filters._presets import PRESETS
 
-DEFAULT_KERNEL_SIZE = 5
-#: Rows and columns of scikit-learn's digits.
-DIGITS_SHAPE = (8, 8)
-ACTIVATIONS = ("relu", "abs", "crelu", "triangle", "none")
-
-# The grid --grid-search explores: every preset (5x5 kernels where the size can be chosen, the
-# preset's default number of filters) against max/avg pooling of 2x2 windows with stride 2 or 1.
-SEARCHED_PRESETS = tuple(PRESETS)
-SEARCHED_POOLS = (
-    {"pool_size": 2, "stride": 2, "mode": "max"},
-    {"pool_size": 2, "stride": 2, "mode": "avg"},
-    {"pool_size": 2, "stride": 1, "mode": "max"},
-    {"pool_size": 2, "stride": 1, "mode": "avg"},
+CONV, POOL = ConvFeatureExtractor._parameter_constraints, PoolTransformer._parameter_constraints
+#: The digits job's settings, chosen by a 10-fold grid search on the training half (the
+#: library's defaults where it has none of its own: the preset, its sizes, the seed).
+DIGITS_SETTINGS = dict(
+    activation="abs", pool_mode="avg", pool_size=2, pool_stride=1, classifier="svc", C=10.0, cv=10
 )
-
-
-def _parse_int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int; got {text!r}") from None
-
-
-def _int_at_least(minimum: int, why: str = ""):
-    """An argparse ``type=``: an int of at least ``minimum``, ``why`` saying why if given."""
-
-    def parse(text: str) -> int:
-        value = _parse_int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}{why}; got {value}")
-        return value
-
-    return parse
-
-
-def _positive_float(text: str) -> float:
-    """An argparse ``type=``: a finite float above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number; got {text}")
-    return value
-
-
-def _n_jobs(text: str) -> int:
-    """An argparse ``type=``: joblib's n_jobs, any int but 0."""
-    value = _parse_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be a positive int, or -1 for all cores; got 0")
-    return value
-
-
-def _seed(text: str) -> int:
-    """An argparse ``type=``: a seed numpy accepts, 0 to 2**32 - 1."""
-    value = _parse_int(text)
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 2**32 - 1; got {value}")
-    return value
+CONV_OPTIONS = ("filters", "kernel_size", "n_filters")
+CHOSEN_BY_THE_SEARCH = (*CONV_OPTIONS, "pool_mode", "pool_size", "pool_stride")
+DIGITS_ONLY = (*CHOSEN_BY_THE_SEARCH, "activation", "classifier", "C", "cv", "grid_search")
+FOLDER_ONLY = ("test_size", "image_shape")
+# The grid --grid-search explores: every preset at its defaults, against max/avg pooling of
+# 2x2 windows with stride 2 or 1.
+SEARCHED_POOLS = [PoolTransformer(2, stride=s, mode=m) for s in (2, 1) for m in ("max", "avg")]
 
 
 def build_parser() -> argparse.ArgumentParser:
     invoked_as_script = Path(sys.argv[0]).name == "skconv"
-    parser = argparse.ArgumentParser(
+    parser = report.UsageErrors(
         prog="skconv" if invoked_as_script else "python -m skconv",
-        description=(
-            "Fit a ConvFeatureExtractor + PoolTransformer + StandardScaler + classifier "
-            "pipeline on the digits bundled with scikit-learn (first half to train, second "
-            "half to test, no shuffling) and compare it with an SVC on the raw pixels."
-        ),
+        description="Fit skconv on images and score it on held-out ones: scikit-learn's "
+        "digits (first half / second half), Fashion-MNIST (the official split, "
+        "skconv.recipes.fashion_mnist_pipeline) or a folder with one subfolder of images per "
+        "class (skconv.recipes.make_image_classifier). Long runs report progress every 10 s.",
     )
-    parser.add_argument(
-        "--dataset",
-        choices=("digits", "fashion-mnist"),
-        default="digits",
-        help=(
-            "digits (bundled with scikit-learn; the default) or fashion-mnist: the real-images "
-            "recipe of skconv.recipes on the official split (the bank and classifier options "
-            "below apply to digits only)"
-        ),
-    )
-    bank = parser.add_argument_group("filter bank")
-    renamed = ", ".join(
-        f"{old} is the deprecated name of {new}" for old, new in RENAMED_PRESETS.items()
-    )
-    bank.add_argument(
-        "--filters",
-        choices=[*PRESETS, *RENAMED_PRESETS],
-        default="gabor",
-        help=f"preset bank (default: gabor; {renamed})",
-    )
-    bank.add_argument(
-        "--kernel-size",
-        type=_int_at_least(1),
-        default=None,
-        metavar="K",
-        help=(
-            f"kernel size of {_presets_taking('takes_kernel_size')} "
-            f"(default: {DEFAULT_KERNEL_SIZE})"
-        ),
-    )
-    bank.add_argument(
-        "--n-filters",
-        type=_int_at_least(1),
-        default=None,
-        metavar="N",
-        help=f"number of filters of {_presets_taking('takes_n_filters')} (default: the preset's)",
-    )
-    bank.add_argument("--activation", choices=ACTIVATIONS, default="abs", help="default: abs")
-    pooling = parser.add_argument_group("pooling")
-    pooling.add_argument("--pool-mode", choices=("max", "avg"), default="avg", help="default: avg")
-    pooling.add_argument(
-        "--pool-size",
-        type=_int_at_least(1),
-        default=2,
-        metavar="P",
-        help="window size (default: 2)",
-    )
-    pooling.add_argument(
-        "--pool-stride",
-        type=_int_at_least(1),
-        default=1,
-        metavar="S",
-        help="window step (default: 1)",
-    )
-    model = parser.add_argument_group("classifier")
-    model.add_argument(
-        "--classifier", choices=("svc", "logreg"), default="svc", help="default: svc"
-    )
-    model.add_argument(
-        "-C",
-        dest="C",
-        type=_positive_float,
-        default=10.0,
-        help="inverse regularisation strength of the classifier (default: 10)",
-    )
-    run = parser.add_argument_group("run")
-    run.add_argument(
-        "--grid-search",
-        action="store_true",
-        help=(
-            "choose the preset and pooling by grid search (cross-validation on the training "
-            "half only, conv outputs cached) instead of using the options above"
-        ),
-    )
-    run.add_argument(
-        "--cv",
-        type=_int_at_least(2, " (cross-validation needs two folds)"),
-        default=10,
-        metavar="FOLDS",
-        help="folds of --grid-search (default: 10)",
-    )
-    run.add_argument(
-        "--plot-filters", metavar="PATH", help="write a PNG of the fitted filter bank to PATH"
-    )
-    run.add_argument(
-        "--n-jobs",
-        type=_n_jobs,
-        default=None,
-        help="parallel jobs (default: 1 for the pipeline, all cores for --grid-search)",
-    )
-    run.add_argument("--random-state", type=_seed, default=0, help="seed (default: 0)")
+    data = parser.add_mutually_exclusive_group()
+    data.add_argument("--dataset", choices=("digits", "fashion-mnist"), default="digits")
+    data.add_argument("--folder", metavar="PATH", help="a folder of class subfolders")
+    defaults = ", ".join(f"{report.option_name(k)} {v}" for k, v in DIGITS_SETTINGS.items())
+    digits = parser.add_argument_group(
+        "digits only", f"Defaults: {defaults} (a grid search's choice); the bank's settings are "
+        "ConvFeatureExtractor's defaults.",
+    )  # fmt: skip
+    digits.add_argument("--filters", choices=report.choices(CONV["filters"]), help="preset bank")
+    for option, what in (("--kernel-size", "kernel size"), ("--n-filters", "filter count")):
+        takes = "takes_" + option[2:].replace("-", "_")
+        names = ", ".join(name for name, preset in PRESETS.items() if getattr(preset, takes))
+        digits.add_argument(option, type=int, metavar="N", help=f"{what} of {names}")
+    digits.add_argument("--activation", choices=report.choices(CONV["activation"]))
+    digits.add_argument("--pool-mode", choices=report.choices(POOL["mode"]))
+    digits.add_argument("--pool-size", type=int, metavar="P", help="window size")
+    digits.add_argument("--pool-stride", type=int, metavar="S", help="window step")
+    digits.add_argument("--classifier", choices=("svc", "logreg"))
+    digits.add_argument("-C", type=float, help="inverse regularisation strength")
+    digits.add_argument("--grid-search", action="store_true", help="choose bank and pooling by CV")
+    digits.add_argument("--cv", type=int, metavar="FOLDS", help="folds of --grid-search")
+    folder = parser.add_argument_group("--folder only")
+    folder.add_argument("--test-size", type=float, metavar="F", help="held-out share (0.25)")
+    folder.add_argument("--image-shape", type=int, nargs=2, metavar=("ROWS", "COLS"))
+    run = parser.add_argument_group("every job")
+    run.add_argument("--plot-filters", metavar="PATH", help="draw the bank into exactly PATH")
+    run.add_argument("--n-jobs", type=int, help="threads (1 for digits, else all cores)")
+    run.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
     run.add_argument("--version", action="version", version=f"skconv {__version__}")
     return parser
 
 
-def _presets_taking(option: str) -> str:
-    """The presets whose table row says ``option`` (e.g. ``"takes_n_filters"``), in words."""
-    names = [name for name, preset in PRESETS.items() if getattr(preset, option)]
-    return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def make_extractor(filters: str, kernel_size, n_filters, activation, random_state, n_jobs=None):
-    """A ConvFeatureExtractor for a preset, passing a size only to presets that take one."""
-    preset = PRESETS[RENAMED_PRESETS.get(filters, filters)]
-    if kernel_size is not None and not preset.takes_kernel_size:
-        raise ValueError(
-            f"--kernel-size does not apply to the {filters} preset (its kernels are "
-            f"{preset.default_kernel_size}x{preset.default_kernel_size})"
-        )
-    if n_filters is not None and not preset.takes_n_filters:
-        raise ValueError(
-            f"--n-filters does not apply to the {filters} preset (it has "
-            f"{preset.default_n_filters} filters)"
-        )
-    if preset.takes_kernel_size and kernel_size is None:
-        kernel_size = DEFAULT_KERNEL_SIZE
-    return ConvFeatureExtractor(
-        filters=filters,
-        image_shape=(8, 8),
-        kernel_size=kernel_size,
-        n_filters=n_filters,
-        activation=None if activation == "none" else activation,
-        n_jobs=n_jobs,
-        random_state=random_state,
-    )
-
-
-def make_classifier(name: str, C: float, random_state: int):
-    if name == "svc":
-        return SVC(C=C)
-    return LogisticRegression(C=C, max_iter=5000, random_state=random_state)
-
-
-def make_pipeline(args, memory=None) -> Pipeline:
-    return Pipeline(
-        [
-            (
-                "conv",
-                make_extractor(
-                    args.filters,
-                    args.kernel_size,
-                    args.n_filters,
-                    args.activation,
-                    args.random_state,
-                    args.n_jobs,
-                ),
-            ),
-            (
-                "pool",
-                PoolTransformer(
-                    pool_size=args.pool_size, stride=args.pool_stride, mode=args.pool_mode
-                ),
-            ),
-            ("scale", StandardScaler()),
-            ("clf", make_classifier(args.classifier, args.C, args.random_state)),
-        ],
-        memory=memory,
-    )
-
-
-def search_grid(args) -> list[dict]:
-    """The parameter grid of --grid-search, with the options' activation and seed."""
-    grid = []
-    for preset in SEARCHED_PRESETS:
-        conv = make_extractor(preset, None, None, args.activation, args.random_state)
-        grid.append({"conv": [conv], "pool": [PoolTransformer(**pool) for pool in SEARCHED_POOLS]})
-    return grid
-
-
-def describe(pipeline: Pipeline) -> str:
-    conv, pool, clf = pipeline["conv"], pipeline["pool"], pipeline["clf"]
-    size = "" if conv.kernel_size is None else f" {conv.kernel_size}x{conv.kernel_size}"
-    count = "" if conv.n_filters is None else f" x{conv.n_filters}"
-    return (
-        f"conv({conv.filters}{size}{count}, activation={conv.activation}) + "
-        f"pool({pool.mode} {pool.pool_size}x{pool.pool_size}, stride {pool.stride}) + "
-        f"StandardScaler + {type(clf).__name__}(C={clf.C:g})"
-    )
-
-
-def run_fashion_mnist() -> int:
-    """Fit the Fashion-MNIST recipe on the official training set and score the test set."""
-    from .datasets import fetch_fashion_mnist
-    from .recipes import fashion_mnist_pipeline
-
+def run_digits(parser, args) -> int:
     started = time.perf_counter()
-    try:
-        train = fetch_fashion_mnist(subset="train")
-        test = fetch_fashion_mnist(subset="test")
-    except FileNotFoundError as exc:
-        print(f"skconv: {exc}", file=sys.stderr)
-        return 1
+    parser.refuse(args, FOLDER_ONLY, "to --dataset digits")
+    settings = {
+        k: v if getattr(args, k) is None else getattr(args, k) for k, v in DIGITS_SETTINGS.items()
+    }
+    if args.grid_search:
+        parser.refuse(args, CHOSEN_BY_THE_SEARCH, "with --grid-search, which chooses them")
+    activation = None if settings["activation"] == "none" else settings["activation"]
+    n_jobs = args.n_jobs if args.n_jobs is not None or not args.grid_search else -1
+    digits = load_digits()
+    half = len(digits.images) // 2
+    X_train, X_test = digits.images[:half], digits.images[half:]
+    y_train, y_test = digits.target[:half], digits.target[half:]
+    conv_options = {k: getattr(args, k) for k in CONV_OPTIONS if getattr(args, k) is not None}
+    conv = ConvFeatureExtractor(
+        **conv_options,
+        activation=activation,
+        random_state=args.random_state,
+        n_jobs=None if args.grid_search else n_jobs,
+    )
+    pool = PoolTransformer(
+        settings["pool_size"], stride=settings["pool_stride"], mode=settings["pool_mode"]
+    )
+    clf = (
+        SVC(C=settings["C"])
+        if settings["classifier"] == "svc"
+        else LogisticRegression(C=settings["C"], max_iter=5000, random_state=args.random_state)
+    )
+    steps = {"conv": conv, "pool": pool, "scale": StandardScaler(), "clf": clf}
+    pipeline = Pipeline(list(steps.items()))
+    parser.checked("", report.validate_all_params, pipeline)
+    given = " ".join(f"{report.option_name(k)} {v}" for k, v in conv_options.items())
+    if args.grid_search:
+        parser.checked("argument --n-jobs", effective_n_jobs, n_jobs)
+        folds = parser.checked("argument --cv", check_cv, settings["cv"], y_train, classifier=True)
+        parser.checked("argument --cv", next, folds.split(X_train, y_train))
+    else:  # The bank is fitted here, on the training half: that fit is the library's check.
+        parser.checked(given, conv.fit, X_train)
+        parser.checked(
+            f"--pool-size {pool.pool_size} --pool-stride {pool.stride}",
+            pool.fit,
+            np.zeros((1, *conv.output_shape_), dtype=np.float32),
+        )
+    parser.check_picture_path(args.plot_filters)
     print(
-        f"skconv {__version__}: Fashion-MNIST, {len(train.images)} training and "
-        f"{len(test.images)} test images of 28x28 pixels (the official split)",
+        f"skconv {__version__}: digits, {half} training and {len(X_test)} test images of "
+        "8x8 pixels (first half / second half, no shuffling)",
         flush=True,
     )
-    model = fashion_mnist_pipeline(n_jobs=-1, verbose=1)
-    model.fit(train.images, train.target)
-    accuracy = model.score(test.images, test.target)
-    print(f"skconv recipe test accuracy: {accuracy:.4f}")
-    print(f"time: {time.perf_counter() - started:.0f} s")
+    step = time.perf_counter()
+    print("[1/3] raw-pixel baseline: SVC(gamma=0.001) ...", end=" ", flush=True)
+    baseline = SVC(gamma=0.001).fit(digits.data[:half], y_train)
+    baseline_accuracy = baseline.score(digits.data[half:], y_test)
+    print(f"done in {time.perf_counter() - step:.1f} s", flush=True)
+    step = time.perf_counter()
+    if args.grid_search:
+        pipeline = grid_search(pipeline, X_train, y_train, settings["cv"], n_jobs)
+    else:
+        pipeline[1:].fit(conv.transform(X_train), y_train)  # after the bank's fit above
+        print(f"[2/3] skconv pipeline: {report.describe(pipeline)} ...", end=" ")
+        print(f"done in {time.perf_counter() - step:.1f} s", flush=True)
+    step = time.perf_counter()
+    print("[3/3] scoring on the test half ...", end=" ", flush=True)
+    accuracy = pipeline.score(X_test, y_test)
+    print(f"done in {time.perf_counter() - step:.1f} s", flush=True)
+    report.write_filters(pipeline, args.plot_filters)
+    print(f"raw-pixel SVC test accuracy:   {baseline_accuracy:.4f}")
+    print(f"skconv pipeline test accuracy: {accuracy:.4f}")
+    print(f"time taken: {time.perf_counter() - started:.1f} s")
     return 0
 
 
-def check_args(
-    parser: argparse.ArgumentParser, args: argparse.Namespace, y_train: np.ndarray
-) -> Pipeline:
-    """The pipeline the options describe, or a usage error if they cannot work together.
-
-    Everything that would otherwise fail during the job is checked here, before anything is
-    printed: the preset's size options, the kernel, the pooling window on the maps the
-    kernel gives, the folds of --grid-search and the --plot-filters path. The ranges of
-    single options are checked by their ``type=``.
-    """
-    try:
-        pipeline = make_pipeline(args)
-    except ValueError as exc:
-        parser.error(str(exc))
+def grid_search(pipeline, X_train, y_train, cv: int, n_jobs: int) -> Pipeline:
+    """The pipeline of the best preset and pooling, refitted on the training half."""
     conv = pipeline["conv"]
-    preset = PRESETS[RENAMED_PRESETS.get(args.filters, args.filters)]
-    kernel = as_pair(
-        preset.default_kernel_size if conv.kernel_size is None else conv.kernel_size,
-        "kernel_size",
+    grid = [
+        {"conv": [clone(conv).set_params(filters=name)], "pool": SEARCHED_POOLS}
+        for name in PRESETS
+    ]
+    n_fits = len(PRESETS) * len(SEARCHED_POOLS) * cv
+    print(
+        f"[2/3] grid search on the training half: {len(PRESETS)} banks x "
+        f"{len(SEARCHED_POOLS)} poolings, {cv}-fold cross-validation ({n_fits} fits, conv "
+        "outputs cached) ...",
+        flush=True,
     )
-    if max(kernel) > max(DIGITS_SHAPE):
-        parser.error(
-            f"argument --kernel-size: {args.kernel_size} is larger than the "
-            f"{DIGITS_SHAPE[0]}x{DIGITS_SHAPE[1]} digits; use at most {max(DIGITS_SHAPE)}"
+    progress = RunProgress({"grid search": 1})  # its fits and the best one's refit
+
+    def score_and_count(estimator, X, y):  # the fits are counted as they are scored
+        progress.unit_done()
+        return estimator.score(X, y)
+
+    step = time.perf_counter()
+    # Threads, so that the fits are counted here (they release the GIL in BLAS and libsvm).
+    # Threads slow the cache's bookkeeping, which joblib then warns about although, as it
+    # says, the results are correct: that one warning is not for the user of this command.
+    with (
+        tempfile.TemporaryDirectory(prefix="skconv-cache-") as cache,
+        parallel_config("threading"),
+        warnings.catch_warnings(),
+    ):
+        warnings.filterwarnings("ignore", "Persisting input arguments took", UserWarning)
+        search = GridSearchCV(
+            clone(pipeline).set_params(memory=cache),
+            grid,
+            cv=cv,
+            scoring=score_and_count,
+            n_jobs=n_jobs,
         )
-    # Building the bank runs the library's own checks (e.g. edges' 3 or 5, pca's filter
-    # count) in milliseconds. Learned presets get a blank patch, which they answer with
-    # their documented fallback bank (warning silenced) instead of learning anything.
+        with progress, progress.stage("grid search", n_units=n_fits + 1):
+            search.fit(X_train, y_train)
+    best = search.best_estimator_.set_params(memory=None)
+    print(
+        f"      best: {report.describe(best)}, cross-validated accuracy {search.best_score_:.4f} "
+        f"({time.perf_counter() - step:.1f} s)",
+        flush=True,
+    )
+    return best
+
+
+def run_recipe(parser, args, model, load) -> int:
+    """Fit a recipe of skconv.recipes on ``load(args)``'s training part, score its test part."""
+    job = "--folder" if args.folder else "--dataset fashion-mnist"
+    ignored = DIGITS_ONLY if args.folder else (*DIGITS_ONLY, *FOLDER_ONLY)
+    parser.refuse(args, ignored, f"to {job} (the recipe has its own settings)")
+    parser.checked("", report.validate_all_params, model)
+    parser.check_picture_path(args.plot_filters)
+    started = time.perf_counter()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            build_bank(
-                preset.name,
-                n_filters=conv.n_filters,
-                kernel_size=conv.kernel_size,
-                n_channels=1,
-                random_state=np.random.RandomState(args.random_state),
-                sample_patches=lambda shape: np.zeros((1, *shape, 1)),
-            )
-    except (TypeError, ValueError) as exc:
-        options = " ".join(
-            f"{option} {value}"
-            for option, value in (
-                ("--kernel-size", args.kernel_size),
-                ("--n-filters", args.n_filters),
-            )
-            if value is not None
-        )
-        parser.error(f"--filters {args.filters} {options}: {exc}")
-
-    stride = as_pair(conv.stride, "stride")
-    maps = conv_output_shape(DIGITS_SHAPE, kernel, stride, resolve_padding(conv.padding, kernel))
-    window = (args.pool_size, args.pool_size)
-    try:
-        pool_output_shape(maps, window, (args.pool_stride, args.pool_stride), (0, 0))
-    except ValueError:
-        parser.error(
-            f"argument --pool-size: a {args.pool_size}x{args.pool_size} window does not fit "
-            f"the {maps[0]}x{maps[1]} maps that {kernel[0]}x{kernel[1]} kernels give on the "
-            f"{DIGITS_SHAPE[0]}x{DIGITS_SHAPE[1]} digits; use --pool-size {min(maps)} or less"
-        )
-
-    if args.grid_search:
-        rarest = int(np.bincount(y_train).min())
-        if args.cv > rarest:
-            parser.error(
-                f"argument --cv: {args.cv} folds need at least {args.cv} images of each "
-                f"digit, but the training half has only {rarest} of the rarest; use --cv "
-                f"{rarest} or less"
-            )
-
-    if args.plot_filters:
-        check_plot_path(parser, args.plot_filters)
-    return pipeline
+        X_train, X_test, y_train, y_test, what = load(args)
+    except InvalidParameterError as exc:  # raised before any file is read
+        parser.error(report.as_usage_error(exc, ""))
+    except (OSError, ValueError) as exc:  # missing or unreadable data: the library's message
+        print(f"skconv: {report.in_cli_words(str(exc))}", file=sys.stderr)
+        return 1
+    print(
+        f"skconv {__version__}: {what}: {len(X_train)} training and {len(X_test)} test images",
+        flush=True,
+    )
+    shares = report.recipe_shares(model.get_params(), len(X_train), len(X_test))
+    with RunProgress(shares) as progress:
+        with progress.stages_marked_by(model, report.FIT_STAGES):
+            model.fit(X_train, y_train)
+        with progress.stage("score the test images"):
+            accuracy = model.score(X_test, y_test)
+    report.write_filters(model, args.plot_filters)
+    print(f"skconv recipe test accuracy: {accuracy:.4f}")
+    print(f"time taken: {duration(time.perf_counter() - started)}")
+    return 0
 
 
-def check_plot_path(parser: argparse.ArgumentParser, path: str) -> None:
-    """Refuse a --plot-filters path that matplotlib could not write after the job."""
-    from .plotting import _pyplot
+def load_folder(args) -> tuple:
+    """The images of ``args.folder``, split by class with ``args.test_size`` held out."""
+    from .datasets import load_image_folder
 
-    try:
-        plt = _pyplot()
-    except ImportError as exc:
-        parser.error(str(exc))
-    plt.switch_backend("Agg")
-    target = Path(path)
-    folder = target.parent
-    if target.is_dir():
-        parser.error(f"argument --plot-filters: {path} is a folder; give a file name in it")
-    if not folder.is_dir():
-        parser.error(
-            f"argument --plot-filters: the folder {str(folder)!r} does not exist; create it "
-            "or write the PNG elsewhere"
-        )
-    if not os.access(folder, os.W_OK | os.X_OK):
-        parser.error(
-            f"argument --plot-filters: the folder {str(folder)!r} is not writable; choose "
-            "another path"
-        )
-    from matplotlib.backend_bases import FigureCanvasBase
+    shape = None if args.image_shape is None else tuple(args.image_shape)
+    images = load_image_folder(args.folder, image_shape=shape, verbose=1)
+    X, y, seed = images.images, images.target, args.random_state
+    split = train_test_split(X, y, test_size=args.test_size, stratify=y, random_state=seed)
+    return *split, f"{args.folder}, {len(images.target_names)} classes"
 
-    suffix = target.suffix[1:].lower()
-    supported = FigureCanvasBase.get_supported_filetypes()
-    if suffix and suffix not in supported:
-        parser.error(
-            f"argument --plot-filters: matplotlib cannot write .{suffix} files; use a name "
-            f"ending in .png (or one of .{', .'.join(sorted(supported))})"
-        )
+
+def load_fashion_mnist(args) -> tuple:
+    from .datasets import fetch_fashion_mnist
+
+    train, test = (fetch_fashion_mnist(subset=subset) for subset in ("train", "test"))
+    return train.images, test.images, train.target, test.target, "Fashion-MNIST"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    recipe = {"n_jobs": -1 if args.n_jobs is None else args.n_jobs, "verbose": 1}
+    recipe["random_state"] = args.random_state
+    if args.folder is not None:
+        from .recipes import make_image_classifier
+
+        # train_test_split's own check of --test-size, on indices only, before any work.
+        parser.checked("", train_test_split, np.arange(10_000), test_size=args.test_size)
+        return run_recipe(parser, args, make_image_classifier(**recipe), load_folder)
     if args.dataset == "fashion-mnist":
-        return run_fashion_mnist()
+        from .recipes import fashion_mnist_pipeline
 
-    started = time.perf_counter()
-    digits = load_digits()
-    half = len(digits.data) // 2
-    X_train, X_test = digits.data[:half], digits.data[half:]
-    y_train, y_test = digits.target[:half], digits.target[half:]
-    pipeline = check_args(parser, args, y_train)
-    print(
-        f"skconv {__version__}: digits, {half} training and {len(X_test)} test images of 8x8 "
-        "pixels (first half / second half, no shuffling)",
-        flush=True,
-    )
-
-    step = time.perf_counter()
-    print("[1/3] raw-pixel baseline: SVC(gamma=0.001) ...", end=" ", flush=True)
-    baseline_accuracy = SVC(gamma=0.001).fit(X_train, y_train).score(X_test, y_test)
-    print(f"done in {time.perf_counter() - step:.1f} s", flush=True)
-
-    step = time.perf_counter()
-    if args.grid_search:
-        n_candidates = sum(len(grid["pool"]) for grid in search_grid(args))
-        print(
-            f"[2/3] grid search on the training half: {len(SEARCHED_PRESETS)} banks x "
-            f"{len(SEARCHED_POOLS)} poolings, {args.cv}-fold cross-validation "
-            f"({n_candidates * args.cv} fits, conv outputs cached) ...",
-            flush=True,
-        )
-        with tempfile.TemporaryDirectory(prefix="skconv-cache-") as cache:
-            search = GridSearchCV(
-                make_pipeline(args, memory=cache),
-                search_grid(args),
-                cv=args.cv,
-                n_jobs=-1 if args.n_jobs is None else args.n_jobs,
-            )
-            search.fit(X_train, y_train)
-        pipeline = search.best_estimator_
-        pipeline.set_params(memory=None)
-        print(
-            f"      best: {describe(pipeline)}, cross-validated accuracy "
-            f"{search.best_score_:.4f} ({time.perf_counter() - step:.1f} s)",
-            flush=True,
-        )
-    else:
-        print(f"[2/3] skconv pipeline: {describe(pipeline)} ...", end=" ", flush=True)
-        pipeline.fit(X_train, y_train)
-        print(f"done in {time.perf_counter() - step:.1f} s", flush=True)
-
-    step = time.perf_counter()
-    print("[3/3] scoring on the test half ...", end=" ", flush=True)
-    accuracy = pipeline.score(X_test, y_test)
-    print(f"done in {time.perf_counter() - step:.1f} s", flush=True)
-
-    if args.plot_filters:
-        from .plotting import _pyplot, plot_filters
-
-        conv = pipeline["conv"]
-        fig = plot_filters(conv, title=f"skconv filters: {conv.filters}")
-        fig.savefig(args.plot_filters, dpi=100)
-        _pyplot().close(fig)
-        print(f"wrote the filter bank to {args.plot_filters}")
-
-    print(f"raw-pixel SVC test accuracy:   {baseline_accuracy:.4f}")
-    print(f"skconv pipeline test accuracy: {accuracy:.4f}")
-    print(f"time taken: {time.perf_counter() - started:.1f} s")
-    return 0
+        return run_recipe(parser, args, fashion_mnist_pipeline(**recipe), load_fashion_mnist)
+    return run_digits(parser, args)
 
 
 if __name__ == "__main__":

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from numbers import Integral
 
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import N_JOBS_CONSTRAINT, OVERFLOW_MARGIN, SkconvTransformer, unfitted_on_error
-from ._convolve import ACTIVATIONS, CONV_METHODS, convolve
-from ._cost import choose_conv_method
-from ._geometry import conv_output_shape, expand_channelwise_bank, n_output_maps, resolve_padding
-from ._patches import extract_patches
-from ._presets import PRESETS, RENAMED_PRESETS, BankParts, build_bank
+from ._engine.convolution import ACTIVATIONS, CONV_METHODS, convolve, response_bound
+from ._engine.cost import choose_conv_method
+from ._engine.geometry import (
+    MapSources,
+    conv_output_shape,
+    expand_channelwise_bank,
+    map_sources,
+    n_output_maps,
+    resolve_padding,
+)
 from ._progress import Progress, auto_batch_size
 from ._shapes import grid_names, validate_images
 from ._validation import as_pair
+from .filters._presets import PRESETS, RENAMED_PRESETS, BankParts, build_bank
 
 
 # Maps are 4-D, which no DataFrame holds: transform is not wrapped by set_output (see set_output).
@@ -199,7 +206,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
         "n_filters": [Interval(Integral, 1, None, closed="left"), None],
         "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like", None],
         "n_patches": [Interval(Integral, 1, None, closed="left")],
-        "method": [StrOptions(set(CONV_METHODS))],
+        "method": [StrOptions({"auto", *CONV_METHODS})],
         "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -254,11 +261,12 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             Fitted extractor.
         """
         stride = as_pair(self.stride, "stride")
-        padding = self._padding_setting()
-        images, image_shape, _, _ = validate_images(
-            self, X, reset=True, image_shape=self.image_shape
-        )
-        bank, bias, contrast_eps = self._build_bank(images, image_shape, padding)
+        padding = self.padding
+        if not isinstance(padding, str):
+            padding = as_pair(padding, "padding", minimum=0)
+        validated = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        images, image_shape = validated.stack, validated.shape
+        bank, bias, contrast_eps, _ = self._build_bank(images, padding)
         if contrast_eps is not None and self.method == "fft":
             raise ValueError(
                 f"filters={self.filters!r} divides each response by its window's contrast, which "
@@ -314,22 +322,29 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
         """
         check_is_fitted(self)
         self._check_fit_parameters()
-        images = validate_images(self, X, reset=False)
+        # Integer images are cast one batch at a time, into the maps' dtype.
+        images = validate_images(self, X, reset=False, cast=False)
         stack, n_jobs = images.stack, effective_n_jobs(self.n_jobs)
-        if not self.verbose:
-            return self._maps(stack, peak=images.peak, n_jobs=n_jobs)
-        batch_size = auto_batch_size(int(np.prod(self.output_shape_)) * stack.itemsize)
-        starts = range(0, len(stack), batch_size)
-        progress = Progress(type(self).__name__, len(stack), len(starts), self.verbose)
-        maps = np.empty((len(stack), *self.output_shape_), dtype=stack.dtype)
-        for batch, start in enumerate(starts, 1):
-            stop = min(start + batch_size, len(stack))
-            maps[start:stop] = self._maps(stack[start:stop], peak=images.peak, n_jobs=n_jobs)
-            progress.batch_done(batch, stop)
+        maps = np.empty((len(stack), *self.output_shape_), dtype=images.dtype)
+        if self.verbose or stack.dtype != images.dtype:
+            batch_size = auto_batch_size(maps[:1].nbytes)
+        else:
+            batch_size = max(1, len(stack))
+        batches = list(gen_batches(len(stack), batch_size))
+        progress = Progress(type(self).__name__, len(stack), len(batches), self.verbose)
+        for number, batch in enumerate(batches, 1):
+            batch_images = stack[batch].astype(images.dtype, copy=False)
+            self._maps(batch_images, peak=images.peak, n_jobs=n_jobs, out=maps[batch])
+            progress.batch_done(number, batch.stop)
         return maps
 
-    def _maps(self, images: np.ndarray, *, peak: float, n_jobs: int) -> np.ndarray:
-        """The maps of validated images whose pixels are at most ``peak`` in magnitude."""
+    # The contract with the estimators that compose this one (ConvPool, plotting): _maps,
+    # _map_bound, _map_sources. They read the fitted attributes only.
+
+    def _maps(self, images: np.ndarray, *, peak: float, n_jobs: int, out=None) -> np.ndarray:
+        """The maps of a validated stack ``(n, H, W, C)`` of the fitted image shape, in the
+        dtype :meth:`transform` computes in, whose pixels are at most ``peak`` in magnitude;
+        written into ``out`` when given."""
         bank = self.filters_
         n_channels = self.image_shape_[2]
         if bank.ndim == 3:
@@ -340,7 +355,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
         if self.normalize:
             bank = bank / self.filters_[0].size
         limit = float(np.finfo(images.dtype).max) / OVERFLOW_MARGIN
-        unsafe = self.response_bound(peak, bank) >= limit
+        unsafe = self._map_bound(peak, bank) >= limit
         # Only then can numpy's overflow warnings come; the error below replaces them.
         quiet = np.errstate(over="ignore", invalid="ignore")
         with quiet if unsafe else contextlib.nullcontext():
@@ -354,6 +369,7 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
                 contrast_eps=self.contrast_eps_,
                 method=self.method_,
                 n_jobs=n_jobs,
+                out=out,
             )
         if unsafe and not np.isfinite(maps).all():
             raise ValueError(
@@ -364,23 +380,53 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             )
         return maps
 
-    def response_bound(self, peak: float, bank: np.ndarray | None = None) -> float:
+    def _map_bound(self, peak: float, bank: np.ndarray | None = None) -> float:
         """An upper bound on any value the convolution computes, for pixels up to ``peak``.
 
-        ``|response| <= peak * max_f ||k_f||_1 + |bias|``; the FFT's intermediate sums span
-        a whole padded image, and "triangle" subtracts a mean (at most doubling it). The
-        contrast division of "kmeans" squares pixels and divides by ``sqrt(contrast_eps_)``.
+        ``bank`` is the bank as convolved (normalised, expanded); ``None`` means ``filters_``.
         """
         if bank is None:
             bank = self.filters_ / (self.filters_[0].size if self.normalize else 1)
-        (top, bottom), (left, right) = self.padding_
-        rows, cols, n_channels = self.image_shape_
-        pixels = (rows + top + bottom) * (cols + left + right) * n_channels
-        gain = float(np.abs(bank).reshape(len(bank), -1).sum(axis=1).max())
-        bound = 2 * peak * gain * pixels + float(np.abs(self.bias_).max())
-        if self.contrast_eps_ is not None:
-            bound = max(bound / np.sqrt(self.contrast_eps_), peak * peak * pixels)
-        return bound
+        return response_bound(
+            peak, bank, self.bias_, self.image_shape_, self.padding_, self.contrast_eps_
+        )
+
+    def _map_sources(self) -> MapSources:
+        """Which filter of ``filters_``, on which channel and with which sign, each map is.
+
+        Map ``m`` is the response to ``sign[m] * filters_[filter[m]]`` on channel
+        ``channel[m]`` (``-1``: a full bank, summed over the channels), before the
+        activation: a bank applied channel by channel gives map ``c * F + f`` for filter
+        ``f`` on channel ``c``, and ``"crelu"`` appends the negated filters' maps.
+        """
+        per_channel = self.image_shape_[2] if self.filters_.ndim == 3 else None
+        return map_sources(len(self.filters_), per_channel, self.activation)
+
+    def response_bound(self, peak: float, bank: np.ndarray | None = None) -> float:
+        """Deprecated: an upper bound on any value the convolution computes.
+
+        .. deprecated:: 0.2
+           ``response_bound`` was public by accident; it will be removed in 0.4.
+
+        Parameters
+        ----------
+        peak : float
+            The largest pixel magnitude.
+        bank : ndarray, default=None
+            The full bank convolved; ``None`` means ``filters_``.
+
+        Returns
+        -------
+        bound : float
+            A bound on any value the convolution of such pixels computes.
+        """
+        warnings.warn(
+            "ConvFeatureExtractor.response_bound is deprecated in 0.2 and will be removed in "
+            "0.4; it was never meant to be public, and has no replacement.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self._map_bound(peak, bank)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the maps' values in C order: ``conv_r{row}_c{col}_m{map}``.
@@ -430,95 +476,24 @@ class ConvFeatureExtractor(SkconvTransformer, auto_wrap_output_keys=None):
             )
         return self
 
-    def _padding_setting(self):
-        if isinstance(self.padding, str):
-            return self.padding
-        return as_pair(self.padding, "padding", minimum=0)
-
-    def _build_bank(self, images, image_shape, padding) -> BankParts:
+    def _build_bank(self, images, padding) -> BankParts:
         """The bank, its bias and its contrast setting, from a preset or the user's array."""
-        n_channels = image_shape[2]
-        if not isinstance(self.filters, str):
-            if self.n_filters is not None or self.kernel_size is not None:
-                raise ValueError(
-                    "n_filters and kernel_size apply to presets only; an explicit filters "
-                    "array already fixes them, so leave them as None."
-                )
-            bank = _check_bank(self.filters, n_channels)
-            return BankParts(bank, np.zeros(bank.shape[0]), None)
-        random_state = check_random_state(self.random_state)
-        n_sampled: list[int] = []  # filled by sample_patches, which only learned presets call
-
-        def sample_patches(kernel_size):
-            # Patches come from the images padded as transform pads them, so the bank learns
-            # from exactly the windows it will be applied to. No more images than patches are
-            # needed, so a large X is sampled from a random subset of its images; only the
-            # sampled windows are read (no padded copy, no copied subset).
-            pads = resolve_padding(padding, kernel_size)
-            # Raises, naming kernel_size, when the kernel is larger than the padded image.
-            conv_output_shape(image_shape[:2], kernel_size, (1, 1), pads)
-            subset = None
-            if len(images) > self.n_patches:
-                picked = random_state.choice(len(images), self.n_patches, replace=False)
-                subset = np.sort(picked)
-            patches = extract_patches(
-                images,
-                kernel_size,
-                max_patches=self.n_patches,
-                rng=random_state,
-                padding=pads,
-                image_indices=subset,
-            )
-            n_sampled.append(len(patches))
-            return patches
-
         started = time.perf_counter()
         parts = build_bank(
             self.filters,
+            n_channels=images.shape[3],
             n_filters=self.n_filters,
             kernel_size=self.kernel_size,
-            n_channels=n_channels,
-            random_state=random_state,
-            sample_patches=sample_patches,
+            images=images,
+            padding=padding,
+            n_patches=self.n_patches,
+            random_state=self.random_state,
         )
-        if self.verbose and n_sampled:
+        if self.verbose and parts.n_patches:
             print(
                 f"[{type(self).__name__}] learned {len(parts.filters)} filters of "
-                f"{parts.filters.shape[1]}x{parts.filters.shape[2]} from {n_sampled[0]} "
+                f"{parts.filters.shape[1]}x{parts.filters.shape[2]} from {parts.n_patches} "
                 f"patches in {time.perf_counter() - started:.1f} s",
                 flush=True,
             )
         return parts
-
-
-def _check_bank(filters, n_channels) -> np.ndarray:
-    """The user's bank as a float64 copy, or a ValueError saying what to fix."""
-    if isinstance(filters, np.ndarray) and np.iscomplexobj(filters):
-        raise ValueError(
-            "filters holds complex numbers, and casting would drop their imaginary parts; pass "
-            "real kernels, e.g. np.real(filters), np.abs(filters), or both parts as filters."
-        )
-    try:
-        bank = np.array(filters, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            "filters must be a preset name or a numeric array (n_filters, kernel_rows, "
-            f"kernel_cols[, n_channels]); got {type(filters).__name__}."
-        ) from exc
-    if bank.ndim not in (3, 4) or 0 in bank.shape:
-        raise ValueError(
-            "filters must be a non-empty array (n_filters, kernel_rows, kernel_cols) or "
-            f"(n_filters, kernel_rows, kernel_cols, n_channels); got shape {bank.shape}. "
-            "For a single 2-D kernel k, pass k[None]."
-        )
-    if not np.all(np.isfinite(bank)):
-        raise ValueError("filters holds NaN or infinite values; pass finite kernels.")
-    if bank.ndim == 4:
-        if bank.shape[3] != n_channels:
-            raise ValueError(
-                f"filters has {bank.shape[3]} channels but the images have {n_channels}; "
-                "give the bank the images' channel count, or a 3-D bank to apply per channel."
-            )
-        if n_channels == 1:
-            bank = bank[..., 0]
-    return bank

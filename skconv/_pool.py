@@ -12,8 +12,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import N_JOBS_CONSTRAINT, OVERFLOW_MARGIN, SkconvTransformer, unfitted_on_error
-from ._geometry import pool_output_shape
-from ._pooling import POOL_MODES, grid_pool, pool
+from ._engine.geometry import pool_output_shape
+from ._engine.pooling import POOL_MODES, grid_pool, pool
 from ._shapes import clip_to_one_row, grid_names, validate_images
 from ._validation import as_pair
 
@@ -154,9 +154,21 @@ class PoolTransformer(SkconvTransformer):
             Fitted transformer.
         """
         maps = validate_images(self, X, reset=True, image_shape=self.image_shape)
-        return self._fit_shape(maps.shape, one_row=maps.flat_input and self.image_shape is None)
+        return self._resolve_window(maps.shape, one_row=maps.one_row)
 
-    def _fit_shape(self, map_shape, *, one_row: bool):
+    def _fit_map_shape(self, map_shape, *, one_row: bool):
+        """Fit to maps of ``map_shape`` ``(rows, cols, n_maps)`` without seeing any maps.
+
+        Part of the contract of the estimators that compose this one (:class:`ConvPool`):
+        the parameters are validated, and the window resolved as :meth:`fit` would for such
+        maps; ``one_row`` is the rule of :class:`~skconv._shapes.Images` for the images that
+        the maps come from. Then :meth:`_pool` pools maps of that shape.
+        """
+        self._validate_params()
+        self.n_features_in_ = int(np.prod(map_shape))
+        return self._resolve_window(map_shape, one_row=one_row)
+
+    def _resolve_window(self, map_shape, *, one_row: bool):
         """Resolve the window for maps of ``map_shape``; ``one_row`` clips it to one row."""
         rows, cols, n_maps = map_shape
         if self.grid is not None:
@@ -219,7 +231,12 @@ class PoolTransformer(SkconvTransformer):
         return self._pool(maps.stack, peak=maps.peak, n_jobs=effective_n_jobs(self.n_jobs))
 
     def _pool(self, maps: np.ndarray, *, peak: float, n_jobs: int) -> np.ndarray:
-        """Pool validated maps whose values are at most ``peak`` in magnitude."""
+        """Pool validated maps whose values are at most ``peak`` in magnitude.
+
+        Part of the contract of the estimators that compose this one: ``maps`` is a float
+        stack ``(n, rows, cols, n_maps)`` of the fitted shape; the result is what
+        :meth:`transform` returns for it (flattened when ``flatten=True``).
+        """
         # Only an average can leave the maps' range: its sum grows with the window.
         cells = self.image_shape_[0] * self.image_shape_[1]
         unsafe = (

@@ -10,8 +10,6 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-FLOAT_DTYPES = (np.float64, np.float32)
-
 
 def resolve_image_shape(image_shape) -> tuple[int, int, int] | None:
     """``(H, W)`` or ``(H, W, C)`` as ``(H, W, C)``; ``None`` stays ``None``."""
@@ -32,23 +30,35 @@ def resolve_image_shape(image_shape) -> tuple[int, int, int] | None:
 
 
 class Images(NamedTuple):
-    """X validated: the ``(n, H, W, C)`` stack, its ``(H, W, C)``, whether X was 2-D, and the
-    largest pixel magnitude (which bounds what a convolution or an average can reach)."""
+    """X validated: the ``(n, H, W, C)`` stack, its ``(H, W, C)``, whether its images are one
+    row each, and the largest pixel magnitude (which bounds what a convolution or an average
+    can reach).
+
+    ``one_row`` is the one-row rule, decided here (in ``fit``, ``reset=True``; it is
+    ``False`` otherwise) and nowhere else: a 2-D X given without ``image_shape`` is read as
+    ``1 x n_features`` images, whose pooling windows are clipped to the row.
+
+    ``dtype`` is the float dtype the images are computed in (:func:`float_dtype`); ``stack``
+    has it, unless the images were validated with ``cast=False``: then integer and bool
+    images keep their own dtype, for the caller to cast one batch at a time.
+    """
 
     stack: np.ndarray
     shape: tuple
-    flat_input: bool
+    one_row: bool
     peak: float
+    dtype: np.dtype
 
 
-def validate_images(estimator, X, *, reset: bool, image_shape=None) -> Images:
+def validate_images(estimator, X, *, reset: bool, image_shape=None, cast: bool = True) -> Images:
     """Validate X in any accepted layout and return it as a ``(n, H, W, C)`` float stack.
 
     X is 2-D ``(n_samples, H*W*C)`` (read with ``image_shape``, or as ``1 x n_features``
     single-channel images without it) or an image stack ``(n, H, W)`` / ``(n, H, W, C)``.
     With ``reset=True`` the image shape is returned for the estimator to keep; otherwise X must
     match ``estimator.image_shape_``. ``n_features_in_`` is ``H*W*C`` in every layout.
-    The stack's dtype follows :func:`float_dtype`.
+    The stack's dtype follows :func:`float_dtype`; with ``cast=False`` an integer or bool
+    ndarray keeps its own (a uint8 stack is not copied whole to float32 before the first batch).
     """
     ndim = getattr(X, "ndim", None)
     if ndim is None and not hasattr(X, "iloc"):
@@ -77,7 +87,10 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None) -> Images:
         if not reset:
             _check_fitted_shape(estimator, stack_shape)
         flat, peak = _validate_flat(
-            estimator, stack.reshape(stack.shape[0], int(np.prod(stack_shape))), reset=reset
+            estimator,
+            stack.reshape(stack.shape[0], int(np.prod(stack_shape))),
+            reset=reset,
+            cast=cast,
         )
         shape = stack_shape
     elif ndim is not None and (ndim < 2 or ndim > 4):
@@ -88,7 +101,7 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None) -> Images:
             f"Reshape your data{single}."
         )
     else:
-        flat, peak = _validate_flat(estimator, X, reset=reset)
+        flat, peak = _validate_flat(estimator, X, reset=reset, cast=cast)
         if reset:
             shape = resolve_image_shape(image_shape) or (1, flat.shape[1], 1)
             if image_shape is None:
@@ -103,7 +116,9 @@ def validate_images(estimator, X, *, reset: bool, image_shape=None) -> Images:
                 f"{int(np.prod(shape))}; set image_shape to the (height, width[, channels]) of "
                 "your images."
             )
-    return Images(flat.reshape(flat.shape[0], *shape), shape, ndim not in (3, 4), peak)
+    one_row = reset and ndim not in (3, 4) and image_shape is None
+    dtype = float_dtype(flat)
+    return Images(flat.reshape(flat.shape[0], *shape), shape, one_row, peak, dtype)
 
 
 def _warn_if_square(estimator, n_features: int) -> None:
@@ -182,13 +197,15 @@ def raise_unless_real_numbers(dtype, name: str = "X") -> None:
     )
 
 
-def _validate_flat(estimator, X, *, reset: bool) -> tuple[np.ndarray, float]:
+def _validate_flat(estimator, X, *, reset: bool, cast: bool) -> tuple[np.ndarray, float]:
     """scikit-learn's checks of a 2-D X, with the fix spelled out where its messages lack one.
 
     Also returns the largest pixel magnitude, found by the same two passes (max and min) that
-    prove every pixel finite.
+    prove every pixel finite. ``cast=False`` keeps the dtype of an integer or bool ndarray.
     """
     dtype = float_dtype(X)
+    if not cast and isinstance(X, np.ndarray) and X.dtype.kind in "biu":
+        dtype = X.dtype.newbyteorder("=")
     try:
         flat = validate_data(estimator, X, reset=reset, dtype=dtype, ensure_all_finite=False)
     except ValueError as exc:

@@ -7,6 +7,7 @@ from numbers import Integral
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import _fit_context, clone
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
@@ -81,8 +82,8 @@ class ConvPool(SkconvTransformer):
     :class:`~sklearn.pipeline.Pipeline`, which fits its steps in place), the steps are cloned,
     so the parameters stay unfitted and the fitted steps are ``conv_`` and ``pool_``.
     ``conv_`` is fitted on all of X (learned banks need the images); ``pool_`` only learns
-    shapes, so it is fitted on the maps of the first image. Streaming is exact because both
-    steps treat each image on its own.
+    shapes, so it is fitted to the shape of ``conv_``'s maps without computing any. Streaming
+    is exact because both steps treat each image on its own.
 
     Output: with a flattening ``pool`` (the default) the features are 2-D and
     :meth:`set_output` applies: ``transform="pandas"`` (or scikit-learn's global
@@ -128,7 +129,7 @@ class ConvPool(SkconvTransformer):
     @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
-        """Fit the convolution on X and the pooling on the maps of one image.
+        """Fit the convolution on X and the pooling to the shape of its maps.
 
         Parameters
         ----------
@@ -145,16 +146,13 @@ class ConvPool(SkconvTransformer):
         conv = clone(self.conv if self.conv is not None else ConvFeatureExtractor())
         images = validate_images(self, X, reset=True, image_shape=conv.image_shape)
         conv.fit(images.stack)
-        maps = conv._maps(images.stack[:1], peak=images.peak, n_jobs=1)
         pool = clone(self.pool if self.pool is not None else PoolTransformer())
-        pool._validate_params()
-        validate_images(pool, maps, reset=True)
-        pool._fit_shape(maps.shape[1:], one_row=images.flat_input and conv.image_shape is None)
+        pool._fit_map_shape(conv.output_shape_, one_row=images.one_row)
 
         self.conv_ = conv
         self.pool_ = pool
         self.image_shape_ = images.shape
-        self.batch_size_ = self._resolve_batch_size(maps.itemsize)
+        self.batch_size_ = self._resolve_batch_size(images.stack.itemsize)
         self._remember_fit_parameters()
         return self
 
@@ -175,24 +173,26 @@ class ConvPool(SkconvTransformer):
         """
         check_is_fitted(self)
         self._check_fit_parameters()
-        images = validate_images(self, X, reset=False)
+        # Integer images are cast one batch at a time, so the peak is the output and one batch.
+        images = validate_images(self, X, reset=False, cast=False)
         stack = images.stack
-        batch_size = self._resolve_batch_size(stack.itemsize)
+        batch_size = self._resolve_batch_size(images.dtype.itemsize)
         conv_jobs = effective_n_jobs(self.conv.n_jobs if self.conv is not None else None)
         pool_jobs = effective_n_jobs(self.pool.n_jobs if self.pool is not None else None)
-        map_peak = self.conv_.response_bound(images.peak)
-        starts = range(0, len(stack), batch_size)
-        progress = Progress(type(self).__name__, len(stack), len(starts), self.verbose)
+        map_peak = self.conv_._map_bound(images.peak)
+        batches = list(gen_batches(len(stack), batch_size))
+        progress = Progress(type(self).__name__, len(stack), len(batches), self.verbose)
         features = None
-        for batch, start in enumerate(starts, 1):
-            stop = min(start + batch_size, len(stack))
-            maps = self.conv_._maps(stack[start:stop], peak=images.peak, n_jobs=conv_jobs)
+        for number, batch in enumerate(batches, 1):
+            batch_images = stack[batch].astype(images.dtype, copy=False)
+            maps = self.conv_._maps(batch_images, peak=images.peak, n_jobs=conv_jobs)
+            del batch_images
             pooled = self.pool_._pool(maps, peak=map_peak, n_jobs=pool_jobs)
             del maps  # so that the next batch's maps do not coexist with these
             if features is None:
                 features = np.empty((len(stack), *pooled.shape[1:]), dtype=pooled.dtype)
-            features[start:stop] = pooled
-            progress.batch_done(batch, stop)
+            features[batch] = pooled
+            progress.batch_done(number, batch.stop)
         return features
 
     def _resolve_batch_size(self, itemsize: int) -> int:

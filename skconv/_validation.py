@@ -1,4 +1,4 @@
-"""The one validator of sizes, counts and pairs (plain Python, no numpy or scikit-learn).
+"""The one validator of sizes, counts, pairs and positive numbers (plain Python, no numpy).
 
 Every public function and estimator of skconv checks ``kernel_size``, ``stride``,
 ``n_filters`` and the like here, so a value is refused with the same words wherever it is
@@ -8,8 +8,9 @@ is one but too small. Every message names the parameter.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence, Set
-from numbers import Integral
+from numbers import Integral, Real
 
 
 def _is_int(value) -> bool:
@@ -85,3 +86,33 @@ def as_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
     if min(pair) < minimum:
         raise ValueError(f"{name} must be at least {minimum} on each axis; got {value!r}.")
     return pair
+
+
+def is_positive_finite(value) -> bool:
+    """Whether ``value`` is a real number (not a bool) that is finite and above 0."""
+    # An infinite regulariser would scale every patch to zero; NaN fails the comparison.
+    return (
+        isinstance(value, Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def check_positive_finite(value, name: str) -> float:
+    """``value`` as a float, refusing non-numbers, NaN, infinities and values <= 0.
+
+    Examples
+    --------
+    >>> check_positive_finite(0.5, "bandwidth")
+    0.5
+    >>> check_positive_finite(float("nan"), "bandwidth")
+    Traceback (most recent call last):
+    ...
+    ValueError: bandwidth must be a positive finite float; got nan.
+    """
+    if not isinstance(value, Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a positive finite float; got {value!r}.")
+    if not is_positive_finite(value):
+        raise ValueError(f"{name} must be a positive finite float; got {value!r}.")
+    return float(value)

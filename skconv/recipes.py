@@ -131,11 +131,7 @@ class PeakNormalizer(SkconvTransformer):
         stack = images.stack
         peaks = np.abs(stack).max(axis=(1, 2, 3), keepdims=True) if stack.size else 1
         scaled = np.divide(stack, peaks, out=np.zeros_like(stack), where=peaks > 0)
-        return (
-            scaled.reshape(np.shape(X))
-            if not images.flat_input
-            else scaled.reshape(len(stack), -1)
-        )
+        return scaled.reshape(np.shape(X))  # flat rows stay flat, stacks stay stacks
 
 
 class ImageClassifier(ClassifierMixin, SkconvEstimator):

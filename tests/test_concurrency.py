@@ -311,7 +311,7 @@ def test_no_blas_setting_is_left_changed_by_any_mix_of_transforms(monkeypatch):
     concurrent round already equals the sequential result, bitwise."""
     import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS, a second BLAS library)
 
-    from skconv import _convolve
+    from skconv._engine import convolution as _convolve
 
     images = np.random.RandomState(32).rand(40, 18, 18).astype(np.float32)
     models = [

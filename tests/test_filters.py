@@ -8,10 +8,10 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.decomposition import PCA
 
 from skconv import filters as filters_module
-from skconv._patches import extract_patches, normalize_patches
 from skconv.filters import (
     FilterBankFallbackWarning,
     LearnedBank,
+    _handcrafted,
     default_contrast_eps,
     edge_bank,
     estimate_contrast_eps,
@@ -24,6 +24,7 @@ from skconv.filters import (
     seed_bank,
     tutorial_bank,
 )
+from skconv.filters._patches import extract_patches, normalize_patches
 
 
 def flat(bank):
@@ -132,10 +133,10 @@ def test_edge_bank_operator_must_match_size():
 
 def test_edge_bank_reads_positional_arguments_in_the_old_order_with_a_warning():
     # 0.1's order was (kernel_size, n_filters): edge_bank(5, 2) meant 2 Farid filters.
-    with pytest.warns(FutureWarning, match="deprecated in 0.2 and will be removed in 0.4"):
+    with pytest.warns(FutureWarning, match="deprecated in 0.2 and raise a TypeError from 0.4"):
         old_call = edge_bank(5, 2)
     np.testing.assert_array_equal(old_call, edge_bank(n_filters=2, kernel_size=5))
-    with pytest.warns(FutureWarning, match="pass n_filters= and kernel_size= by keyword"):
+    with pytest.warns(FutureWarning, match="Pass n_filters= and kernel_size= by keyword"):
         np.testing.assert_array_equal(edge_bank(5), edge_bank(kernel_size=5))
     with pytest.warns(FutureWarning), pytest.raises(TypeError, match="multiple values"):
         edge_bank(5, kernel_size=3)
@@ -144,6 +145,18 @@ def test_edge_bank_reads_positional_arguments_in_the_old_order_with_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         edge_bank(n_filters=2, kernel_size=5)  # keywords: no warning
+
+
+def test_edge_bank_without_its_shim_refuses_positional_arguments():
+    """What 0.4 gives once the shim is removed: an error, never the other order."""
+    from skconv.filters import _handcrafted
+
+    assert _handcrafted.edge_bank is not edge_bank
+    with pytest.raises(TypeError, match="positional"):
+        _handcrafted.edge_bank(5, 2)
+    np.testing.assert_array_equal(
+        _handcrafted.edge_bank(n_filters=2, kernel_size=5), edge_bank(n_filters=2, kernel_size=5)
+    )
 
 
 # --- gabor ------------------------------------------------------------------------------
@@ -212,7 +225,7 @@ def test_gabor_bank_counts():
 def skimage_crop(frequency, theta, bandwidth, kh, kw):
     """scikit-image's whole kernel, cropped or zero-padded: what gabor_bank computed in 0.1."""
     kernel = skimage.filters.gabor_kernel(frequency, theta=theta, bandwidth=bandwidth).real
-    return filters_module._centre_crop_or_pad(kernel, kh, kw)
+    return _handcrafted._centre_crop_or_pad(kernel, kh, kw)
 
 
 @pytest.mark.parametrize(
@@ -239,7 +252,7 @@ def test_gabor_bank_computes_only_the_window_to_the_last_bit(kernel_size, freque
             for j in range(4)
         ]
     )
-    np.testing.assert_array_equal(bank, filters_module._zero_mean_unit_norm(reference))
+    np.testing.assert_array_equal(bank, _handcrafted._zero_mean_unit_norm(reference))
 
 
 def test_gabor_bank_with_a_tiny_bandwidth_is_cosine_stripes_not_petabytes():

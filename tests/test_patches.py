@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from skconv._patches import extract_patches, normalize_patches
+from skconv.filters._patches import extract_patches, normalize_patches
 
 
 def all_windows(images, kh, kw):

@@ -7,10 +7,16 @@ import numpy as np
 import pytest
 
 from skconv import ConvFeatureExtractor
-from skconv._presets import PRESETS, RENAMED_PRESETS, BankParts, build_bank
+from skconv.filters._presets import PRESETS, RENAMED_PRESETS, BankParts, build_bank
 
 RNG = np.random.RandomState(0)
 IMAGES = {"grey": RNG.rand(12, 10, 9, 1), "colour": RNG.rand(12, 10, 9, 3)}
+
+
+def applied_per_channel(name):
+    """Whether preset ``name`` builds a 2-D bank for colour images (applied channel by channel)."""
+    bank = build_bank(name, n_channels=3, images=IMAGES["colour"], random_state=0).filters
+    return bank.ndim == 3
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -21,12 +27,12 @@ def test_every_preset_builds_its_declared_defaults(name, colour):
     conv = ConvFeatureExtractor(filters=name, random_state=0).fit(images)
     k = preset.default_kernel_size
     expected = (preset.default_n_filters, k, k)
-    if not preset.channelwise and n_channels > 1:
+    if not applied_per_channel(name) and n_channels > 1:
         expected += (n_channels,)
     assert conv.filters_.shape == expected
     assert conv.filters_.dtype == conv.bias_.dtype == np.float64
     assert conv.bias_.shape == (preset.default_n_filters,)
-    n_maps = preset.default_n_filters * (n_channels if preset.channelwise else 1)
+    n_maps = preset.default_n_filters * (n_channels if applied_per_channel(name) else 1)
     assert conv.output_shape_ == (10, 9, n_maps)
     # Only k-means learns under contrast normalisation; fixed banks have no bias.
     assert (conv.contrast_eps_ is not None) == (name == "kmeans")
@@ -59,25 +65,28 @@ def test_sizes_are_taken_or_refused_as_the_table_says(name):
                 conv.fit(images)
 
 
-def test_build_bank_returns_bank_parts_and_samples_patches_only_when_learning():
-    asked = []
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_build_bank_returns_the_patch_count_of_learned_banks_only(name):
+    images = IMAGES["grey"]
+    parts = build_bank(name, n_channels=1, images=images, n_patches=150, random_state=0)
+    assert isinstance(parts, BankParts)
+    # 12 images of 10x9 have 1,080 windows with "same" padding: 150 are drawn.
+    assert parts.n_patches == (150 if PRESETS[name].learned else 0)
+    if PRESETS[name].learned:
+        with pytest.raises(ValueError, match="learns its bank from images"):
+            build_bank(name, n_channels=1)
 
-    def sample_patches(kernel_size):
-        asked.append(kernel_size)
-        return np.random.RandomState(0).rand(200, *kernel_size, 1)
 
-    for name in PRESETS:
-        parts = build_bank(
-            name,
-            n_filters=None,
-            kernel_size=None,
-            n_channels=1,
-            random_state=np.random.RandomState(0),
-            sample_patches=sample_patches,
-        )
-        assert isinstance(parts, BankParts)
-    learned = [p.default_kernel_size for p in PRESETS.values() if p.learned]
-    assert asked == [(k, k) for k in learned]
+def test_build_bank_gives_the_bank_the_estimator_fits():
+    images = IMAGES["colour"]
+    conv = ConvFeatureExtractor("kmeans", n_filters=5, padding="valid", random_state=3)
+    conv.fit(images)
+    parts = build_bank(
+        "kmeans", n_channels=3, n_filters=5, images=images, padding="valid", random_state=3
+    )
+    np.testing.assert_array_equal(parts.filters, conv.filters_)
+    np.testing.assert_array_equal(parts.bias, conv.bias_)
+    assert parts.contrast_eps == conv.contrast_eps_
 
 
 @pytest.mark.parametrize(("old", "new"), list(RENAMED_PRESETS.items()))
@@ -131,4 +140,4 @@ def test_the_filters_docstring_names_every_preset_and_how_it_treats_channels():
         assert f'``"{name}"``' in text
     channelwise = re.search(r"On colour .*? the (.*?) banks are applied to each channel", text)
     names = set(re.findall(r'``"(\w+)"``', channelwise.group(1)))
-    assert names == {name for name, p in PRESETS.items() if p.channelwise}
+    assert names == {name for name in PRESETS if applied_per_channel(name)}

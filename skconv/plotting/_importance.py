@@ -1,304 +1,19 @@
-"""Draw filter banks and feature maps with matplotlib (the optional ``plot`` extra).
-
-matplotlib is imported only when a function here is called, so ``import skconv`` and
-``import skconv.plotting`` work without it. Install it with ``pip install matplotlib``, or
-the ``plot`` extra from a clone of skconv, ``pip install ".[plot]"``.
-
-Both functions draw through :mod:`matplotlib.pyplot` (so notebooks and sphinx-gallery show the
-figure) and return the :class:`~matplotlib.figure.Figure`, to save with ``fig.savefig(path)``
-or to close with ``plt.close(fig)``. Given ``figure=``, a Figure or SubFigure, they draw into
-it instead, so that several grids share one picture.
-"""
+"""Where a linear model's weights fall over filters and positions: plot_feature_importance."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-__all__ = ["plot_feature_importance", "plot_feature_maps", "plot_filters"]
-
-_INSTALL_HINT = (
-    "skconv.plotting needs matplotlib, which is optional: install it with "
-    'pip install matplotlib (or, from a clone of skconv, pip install ".[plot]").'
-)
-
-
-def _pyplot():
-    """matplotlib.pyplot, or an ImportError that says how to install it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError(_INSTALL_HINT) from exc
-    return plt
-
-
-def _tile_axes(n_tiles: int, n_cols: int | None, tile_size: float, title: str | None, figure):
-    """A figure with a grid of at least ``n_tiles`` axes, the unused ones hidden."""
-    if n_cols is None:
-        n_cols = min(n_tiles, 8)
-    if isinstance(n_cols, bool) or not isinstance(n_cols, int) or n_cols < 1:
-        raise ValueError(f"n_cols must be a positive int or None; got {n_cols!r}.")
-    n_cols = min(n_cols, n_tiles)
-    n_rows = math.ceil(n_tiles / n_cols)
-    plt = _pyplot()
-    if figure is None:
-        extra_height = 0.4 if title else 0.0
-        fig, axes = plt.subplots(
-            n_rows,
-            n_cols,
-            figsize=(tile_size * n_cols, tile_size * n_rows + extra_height),
-            squeeze=False,
-            layout="constrained",
-        )
-    elif hasattr(figure, "subplots"):
-        fig, axes = figure, figure.subplots(n_rows, n_cols, squeeze=False)
-    else:
-        raise TypeError(
-            "figure must be a matplotlib Figure or SubFigure (e.g. from fig.subfigures) or "
-            f"None; got {type(figure).__name__}."
-        )
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in axes.flat[n_tiles:]:
-        ax.set_visible(False)
-    if title:
-        fig.suptitle(title)
-    return fig, axes.flat[:n_tiles]
-
-
-def _as_finite_array(values, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array; got {type(values).__name__}.") from exc
-    if array.size == 0:
-        raise ValueError(f"{name} is empty; pass at least one {name[:-1]}.")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} holds NaN or infinite values; pass finite values.")
-    return array
-
-
-def _check_titles(titles, n_tiles: int, name: str) -> list[str] | None:
-    if titles is None:
-        return None
-    titles = [str(title) for title in titles]
-    if len(titles) != n_tiles:
-        raise ValueError(f"titles has {len(titles)} entries but there are {n_tiles} {name}.")
-    return titles
-
-
-def _to_unit_range(rgb: np.ndarray) -> np.ndarray:
-    """Stretch an RGB kernel to [0, 1] so its colours can be drawn; flat kernels are grey."""
-    low, high = rgb.min(), rgb.max()
-    if high == low:
-        return np.full_like(rgb, 0.5)
-    return (rgb - low) / (high - low)
-
-
-def plot_filters(
-    bank,
-    *,
-    n_cols: int | None = None,
-    titles=None,
-    cmap: str = "RdBu_r",
-    tile_size: float = 1.2,
-    title: str | None = None,
-    figure=None,
-):
-    """Draw a filter bank as a grid of tiles, one per kernel.
-
-    Parameters
-    ----------
-    bank : array-like of shape (n_filters, kh, kw) or (n_filters, kh, kw, C), or a fitted \
-ConvFeatureExtractor
-        The kernels, e.g. from :mod:`skconv.filters` or a fitted extractor's ``filters_``.
-        2-D kernels and one-channel full kernels are drawn with a diverging colour map centred
-        on zero (each tile has its own symmetric scale, so the sign pattern shows); three-channel
-        full kernels are drawn as RGB, each stretched to the full colour range.
-    n_cols : int, default=None
-        Tiles per row; ``None`` puts up to 8 on a row.
-    titles : sequence of str, default=None
-        One title per kernel; ``None`` numbers them ``f0``, ``f1``, ...
-    cmap : str, default="RdBu_r"
-        matplotlib colour map for one-channel kernels.
-    tile_size : float, default=1.2
-        Width and height of one tile, in inches.
-    title : str, default=None
-        Title above the whole grid.
-    figure : matplotlib Figure or SubFigure, default=None
-        Draw into this (empty) figure, e.g. one of ``fig.subfigures(...)``, to put several
-        grids in one picture; ``tile_size`` then does not apply. ``None`` makes a new figure.
-
-    Returns
-    -------
-    fig : matplotlib.figure.Figure or matplotlib.figure.SubFigure
-        The figure drawn into: a new one registered with :mod:`matplotlib.pyplot`, or
-        ``figure``.
-
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed.
-
-    See Also
-    --------
-    plot_feature_maps : Draw the maps a bank produces.
-    skconv.filters : Functions that build and learn banks.
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
-    >>> from skconv.filters import tutorial_bank
-    >>> from skconv.plotting import plot_filters
-    >>> fig = plot_filters(tutorial_bank(), titles=["box", "vertical", "diagonal"])
-    >>> len([ax for ax in fig.axes if ax.get_visible()])
-    3
-    >>> plt.close(fig)
-    """
-    if hasattr(bank, "filters_"):
-        bank = bank.filters_
-    kernels = _as_finite_array(bank, "filters")
-    if kernels.ndim == 4 and kernels.shape[3] == 1:
-        kernels = kernels[..., 0]
-    if kernels.ndim == 4 and kernels.shape[3] != 3:
-        raise ValueError(
-            f"plot_filters draws full kernels with 1 or 3 channels; these have "
-            f"{kernels.shape[3]}. Pass one channel at a time, e.g. bank[..., 0]."
-        )
-    if kernels.ndim not in (3, 4):
-        raise ValueError(
-            "filters must have shape (n_filters, kh, kw) or (n_filters, kh, kw, C); got shape "
-            f"{kernels.shape}. For a single 2-D kernel k, pass k[None]."
-        )
-    titles = _check_titles(titles, len(kernels), "filters")
-    fig, axes = _tile_axes(len(kernels), n_cols, tile_size, title, figure)
-    for index, (ax, kernel) in enumerate(zip(axes, kernels)):
-        if kernel.ndim == 3:
-            ax.imshow(_to_unit_range(kernel), interpolation="nearest")
-        else:
-            limit = np.abs(kernel).max() or 1.0
-            ax.imshow(kernel, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
-        ax.set_title(titles[index] if titles else f"f{index}", fontsize="small")
-    return fig
-
-
-def plot_feature_maps(
-    maps,
-    *,
-    sample: int = 0,
-    image=None,
-    n_cols: int | None = None,
-    titles=None,
-    cmap: str = "viridis",
-    tile_size: float = 1.2,
-    title: str | None = None,
-    figure=None,
-):
-    """Draw the feature maps of one image as a grid of tiles, optionally after the image.
-
-    Parameters
-    ----------
-    maps : array-like of shape (n_samples, rows, cols, n_maps) or (rows, cols, n_maps)
-        Feature maps, as :meth:`ConvFeatureExtractor.transform` returns them (or those of one
-        image).
-    sample : int, default=0
-        Which image's maps to draw when ``maps`` is 4-D.
-    image : array-like of shape (H, W) or (H, W, 3), default=None
-        The input image, drawn in the first tile (grey or RGB) to compare with its maps.
-    n_cols : int, default=None
-        Tiles per row; ``None`` puts up to 8 on a row.
-    titles : sequence of str, default=None
-        One title per map; ``None`` numbers them ``map 0``, ``map 1``, ...
-    cmap : str, default="viridis"
-        matplotlib colour map for the maps. Each map has its own colour scale.
-    tile_size : float, default=1.2
-        Width and height of one tile, in inches.
-    title : str, default=None
-        Title above the whole grid.
-    figure : matplotlib Figure or SubFigure, default=None
-        Draw into this (empty) figure, e.g. one of ``fig.subfigures(...)``, to put several
-        grids in one picture; ``tile_size`` then does not apply. ``None`` makes a new figure.
-
-    Returns
-    -------
-    fig : matplotlib.figure.Figure or matplotlib.figure.SubFigure
-        The figure drawn into: a new one registered with :mod:`matplotlib.pyplot`, or
-        ``figure``.
-
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed.
-
-    See Also
-    --------
-    plot_filters : Draw the bank that produced the maps.
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
-    >>> import numpy as np
-    >>> from skconv import ConvFeatureExtractor
-    >>> from skconv.plotting import plot_feature_maps
-    >>> images = np.random.RandomState(0).rand(2, 7, 5)
-    >>> maps = ConvFeatureExtractor(filters="tutorial").fit_transform(images)
-    >>> fig = plot_feature_maps(maps, sample=1, image=images[1])
-    >>> len([ax for ax in fig.axes if ax.get_visible()])
-    4
-    >>> plt.close(fig)
-    """
-    maps = _as_finite_array(maps, "maps")
-    if maps.ndim == 4:
-        if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)):
-            raise TypeError(f"sample must be an int; got {type(sample).__name__}.")
-        if not -len(maps) <= sample < len(maps):
-            raise ValueError(
-                f"sample={sample} is out of range for {len(maps)} images; pass an index in "
-                f"[0, {len(maps) - 1}]."
-            )
-        maps = maps[sample]
-    if maps.ndim != 3:
-        raise ValueError(
-            "maps must have shape (n_samples, rows, cols, n_maps) or (rows, cols, n_maps); got "
-            f"shape {maps.shape}. For one 2-D map m, pass m[:, :, None]."
-        )
-    n_maps = maps.shape[2]
-    titles = _check_titles(titles, n_maps, "maps")
-    if image is not None:
-        image = _as_finite_array(image, "images")
-        if image.ndim == 3 and image.shape[2] == 1:
-            image = image[..., 0]
-        if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
-            raise ValueError(
-                f"image must have shape (H, W) or (H, W, 3); got shape {image.shape}."
-            )
-    n_tiles = n_maps + (image is not None)
-    fig, axes = _tile_axes(n_tiles, n_cols, tile_size, title, figure)
-    if image is not None:
-        first, axes = axes[0], axes[1:]
-        if image.ndim == 3:
-            first.imshow(_to_unit_range(image), interpolation="nearest")
-        else:
-            first.imshow(image, cmap="gray", interpolation="nearest")
-        first.set_title("image", fontsize="small")
-    for index, ax in enumerate(axes):
-        ax.imshow(maps[:, :, index], cmap=cmap, interpolation="nearest")
-        ax.set_title(titles[index] if titles else f"map {index}", fontsize="small")
-    return fig
+from .._engine.geometry import drop_single_channel
+from ._common import _as_finite_array, _pyplot, _to_unit_range
 
 
 def _find_pooling(steps) -> tuple[object | None, object | None]:
     """The last pooling step of ``steps``, and the convolution that feeds it if it is the
     first one (a later layer's kernels span feature maps, which cannot be drawn as images)."""
-    from ._conv import ConvFeatureExtractor
-    from ._pool import PoolTransformer
-    from ._stream import ConvPool
+    from .._conv import ConvFeatureExtractor
+    from .._pool import PoolTransformer
+    from .._stream import ConvPool
 
     pooling, conv, n_convs = None, None, 0
     for step in steps:
@@ -318,8 +33,8 @@ def _feature_layout(layout) -> tuple[tuple[int, int, int], object | None]:
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
-    from ._pool import PoolTransformer
-    from ._stream import ConvPool
+    from .._pool import PoolTransformer
+    from .._stream import ConvPool
 
     if isinstance(layout, (PoolTransformer, ConvPool)):
         pooling, conv = _find_pooling([layout])
@@ -401,21 +116,14 @@ def _kernels_per_map(filters, conv, n_maps: int) -> np.ndarray | None:
     if isinstance(filters, bool):
         if not filters or conv is None:
             return None
-        bank = conv.filters_
-        n_channels = conv.image_shape_[2]
-        if bank.ndim == 3 and n_channels > 1:  # applied channel by channel: map c * F + f
-            bank = np.concatenate([bank] * n_channels)
-        if conv.activation == "crelu":  # relu(-r) is the response to the negated filter
-            bank = np.concatenate([bank, -bank])
-        if bank.ndim == 4 and bank.shape[3] == 1:
-            bank = bank[..., 0]
+        sources = conv._map_sources()
+        sign = sources.sign.reshape(-1, *[1] * (conv.filters_.ndim - 1))
+        bank = drop_single_channel(conv.filters_[sources.filter] * sign)
         drawable = bank.ndim == 3 or bank.shape[3] == 3
         return bank if drawable and len(bank) == n_maps else None
     if hasattr(filters, "filters_"):
         filters = filters.filters_
-    bank = _as_finite_array(filters, "filters")
-    if bank.ndim == 4 and bank.shape[3] == 1:
-        bank = bank[..., 0]
+    bank = drop_single_channel(_as_finite_array(filters, "filters"))
     if not (bank.ndim == 3 or (bank.ndim == 4 and bank.shape[3] == 3)):
         raise ValueError(
             "filters must have shape (n_maps, kh, kw) or (n_maps, kh, kw, 3); got shape "

@@ -7,9 +7,9 @@ import pytest
 from references import reference_conv
 from scipy.signal import correlate2d
 
-from skconv import _convolve
-from skconv._convolve import convolve
-from skconv._geometry import expand_channelwise_bank, resolve_padding
+from skconv._engine import convolution as _convolve
+from skconv._engine.convolution import convolve
+from skconv._engine.geometry import expand_channelwise_bank, resolve_padding
 
 TOLERANCE = {np.float32: 2e-4, np.float64: 1e-10}
 
@@ -268,16 +268,6 @@ def test_working_set_beyond_the_output_is_bounded_by_chunk_bytes(method):
     assert maps.nbytes == output_bytes
     # Two threads, each with its scratch (and, for fft, the transforms of one item).
     assert peak - output_bytes < 4 * 2 * chunk_bytes
-
-
-def test_bad_method_and_activation_are_named_even_for_empty_input():
-    empty = np.zeros((0, 5, 5, 1))
-    with pytest.raises(ValueError, match="method"):
-        convolve(empty, np.ones((1, 3, 3, 1)), method="direct")
-    with pytest.raises(ValueError, match="activation"):
-        convolve(empty, np.ones((1, 3, 3, 1)), activation="sigmoid")
-    with pytest.raises(ValueError, match="contrast_eps"):
-        convolve(empty, np.ones((1, 3, 3, 1)), method="fft", contrast_eps=1.0)
 
 
 # Cases of the reproducibility tests: (name, image shape, bank shape or channel-wise bank,

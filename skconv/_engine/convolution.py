@@ -1,10 +1,11 @@
 """The convolution engine: a stack of images cross-correlated with a full filter bank.
 
 Two algorithms, each a *plan* that cuts the output into work items which threads share
-(:mod:`skconv._threads`): ``"gemm"`` (a patch matrix times the bank) and ``"fft"``
+(:mod:`skconv._engine.threads`): ``"gemm"`` (a patch matrix times the bank) and ``"fft"``
 (products of spectra). Bias and activation are applied to each item's block of maps while it
-is in cache. Which algorithm ``method="auto"`` runs is decided by :mod:`skconv._cost`; the
-shapes come from :mod:`skconv._geometry`.
+is in cache. Which algorithm to run is the caller's choice (``ConvFeatureExtractor`` makes it
+once in ``fit``, with :mod:`skconv._engine.cost`); the shapes come from
+:mod:`skconv._engine.geometry`. The settings arrive checked: nothing here checks them again.
 
 Convolution here is cross-correlation (no kernel flip), as in ``scipy.signal.correlate2d``.
 """
@@ -14,12 +15,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._cost import choose_conv_method
-from ._geometry import Padding, Pair, conv_output_shape, fft_shape
-from ._threads import run_in_threads
+from .geometry import Padding, Pair, conv_output_shape, fft_shape
+from .threads import run_in_threads
 
 ACTIVATIONS = ("relu", "abs", "crelu", "triangle")
-CONV_METHODS = ("auto", "gemm", "fft")
+CONV_METHODS = ("gemm", "fft")
 
 # The scratch of one work item (patch matrix, product of spectra) stays near this size so that
 # it is still in cache when it is read back.
@@ -39,9 +39,10 @@ def convolve(
     activation: str | None = None,
     bias: np.ndarray | None = None,
     contrast_eps: float | None = None,
-    method: str = "auto",
+    method: str = "gemm",
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     n_jobs: int = 1,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cross-correlate a stack of images with a full filter bank.
 
@@ -54,7 +55,7 @@ def convolve(
     stride : pair of int, default=(1, 1)
         Step between output positions, counted from the first padded row and column.
     padding : ((top, bottom), (left, right)), default no padding
-        Zeros added around each image (see :func:`skconv._geometry.resolve_padding`).
+        Zeros added around each image (see :func:`skconv._engine.geometry.resolve_padding`).
     activation : {"relu", "abs", "crelu", "triangle"} or None, default=None
         Applied in place to the responses. ``"crelu"`` keeps ``relu(r)`` as maps ``0..F-1`` and
         ``relu(-r)`` as maps ``F..2F-1``; ``"triangle"`` is ``relu(r_k - mean_j r_j)`` over the
@@ -66,10 +67,10 @@ def convolve(
         variance of the (padded) window it was computed on, over rows, columns and channels.
         Together with zero-sum filters this reproduces the per-patch normalisation that
         learned banks are fitted on.
-    method : {"auto", "gemm", "fft"}, default="auto"
+    method : {"gemm", "fft"}, default="gemm"
         ``"gemm"`` multiplies a patch matrix by the bank, a block of output rows at a time;
-        ``"fft"`` multiplies spectra, a few images at a time. ``"auto"`` follows
-        :func:`choose_conv_method`.
+        ``"fft"`` multiplies spectra, a few images at a time (not with ``contrast_eps``).
+        :func:`~skconv._engine.cost.choose_conv_method` estimates which is faster.
     chunk_bytes : int, default=2 MiB
         Size of the scratch of one work item (the patch matrix, or the product of spectra);
         each thread allocates its scratch once. Items never go below one output row (gemm) or
@@ -78,15 +79,18 @@ def convolve(
         Threads that share the work items (``-1``: all cores). BLAS runs single-threaded
         meanwhile, whatever ``n_jobs`` is, and every item is computed the same way, so the
         maps do not depend on ``n_jobs``.
+    out : ndarray of shape (n_images, out_rows, out_cols, n_maps), default=None
+        Where to write the maps (of the images' dtype), e.g. a slice of a larger output;
+        ``None`` allocates them.
 
     Returns
     -------
     maps : ndarray of shape (n_images, out_rows, out_cols, n_maps)
-        In the images' dtype, allocated once in this final layout.
+        In the images' dtype, allocated once in this final layout (``out`` when given).
 
     See Also
     --------
-    choose_conv_method : The cost rule behind ``method="auto"``.
+    skconv._engine.cost.choose_conv_method : The cost rule that picks ``method``.
 
     Notes
     -----
@@ -111,14 +115,8 @@ def convolve(
     >>> np.allclose(convolve(images, box, method="fft"), convolve(images, box, method="gemm"))
     True
     """
-    if method not in CONV_METHODS:
-        raise ValueError(f"method must be one of {CONV_METHODS}; got {method!r}.")
-    if activation is not None and activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS} or None; got {activation!r}.")
-    if method == "fft" and contrast_eps is not None:
-        raise ValueError("contrast_eps needs method='gemm' or 'auto'.")
     dtype = images.dtype
-    n_images, height, width, n_channels = images.shape
+    n_images, height, width, _ = images.shape
     kernel_shape = bank.shape[1:3]
     out_rows, out_cols = conv_output_shape((height, width), kernel_shape, stride, padding)
 
@@ -129,21 +127,10 @@ def convolve(
         bank = np.concatenate([bank, -bank])
         bias = None if bias is None else np.concatenate([bias, -bias])
     n_maps = bank.shape[0]
-    maps = np.empty((n_images, out_rows, out_cols, n_maps), dtype=dtype)
+    maps = np.empty((n_images, out_rows, out_cols, n_maps), dtype=dtype) if out is None else out
     if n_images == 0:
         return maps
 
-    if method == "auto":
-        method = choose_conv_method(
-            kernel_shape,
-            contrast_eps,
-            image_shape=(height, width),
-            n_images=n_images,
-            n_channels=n_channels,
-            n_filters=n_maps,
-            stride=stride,
-            padding=padding,
-        )
     plan_type = _GemmPlan if method == "gemm" else _FftPlan
     plan = plan_type(images, bank, maps, stride, padding, contrast_eps, chunk_bytes)
 
@@ -155,6 +142,35 @@ def convolve(
 
     run_in_threads(run_items, plan.items, n_jobs)
     return maps
+
+
+def response_bound(
+    peak: float,
+    bank: np.ndarray,
+    bias: np.ndarray,
+    image_shape: tuple[int, int, int],
+    padding: Padding,
+    contrast_eps: float | None,
+) -> float:
+    """An upper bound on any value :func:`convolve` computes, for pixels up to ``peak``.
+
+    ``|response| <= peak * max_f ||k_f||_1 + |bias|``; the FFT's intermediate sums span a
+    whole padded image, and "triangle" subtracts a mean (at most doubling it). The contrast
+    division squares pixels and divides by ``sqrt(contrast_eps)``.
+
+    Examples
+    --------
+    >>> response_bound(1.0, np.ones((1, 2, 2)), np.zeros(1), (3, 3, 1), ((0, 0), (0, 0)), None)
+    72.0
+    """
+    (top, bottom), (left, right) = padding
+    rows, cols, n_channels = image_shape
+    pixels = (rows + top + bottom) * (cols + left + right) * n_channels
+    gain = float(np.abs(bank).reshape(len(bank), -1).sum(axis=1).max())
+    bound = 2 * peak * gain * pixels + float(np.abs(bias).max())
+    if contrast_eps is not None:
+        bound = max(bound / np.sqrt(contrast_eps), peak * peak * pixels)
+    return bound
 
 
 class _GemmPlan:

@@ -1,7 +1,7 @@
 """Patch sampling and per-patch normalisation for the filter learners (numpy only).
 
-Patches are windows that lie fully inside an image (no padding), stored channels-last as
-``(n_patches, kh, kw, C)``, like the image stacks they come from.
+Patches are windows of an image (of the image zero-padded, when a padding is given), stored
+channels-last as ``(n_patches, kh, kw, C)``, like the image stacks they come from.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import numbers
 
 import numpy as np
 
-from ._validation import as_pair, check_int
+from .._engine.geometry import Pair, conv_output_shape, resolve_padding
+from .._validation import as_pair, check_int
 
 
 def _draw_integers(rng, high: int, size: int) -> np.ndarray:
@@ -193,3 +194,32 @@ def normalize_patches(patches: np.ndarray, *, contrast_eps: float | None) -> np.
         variance = np.mean(flat * flat, axis=1, keepdims=True)
         flat /= np.sqrt(variance + contrast_eps)
     return flat.reshape(patches.shape)
+
+
+def sample_patches(
+    images: np.ndarray, kernel_size: Pair, *, padding: str | Pair, n_patches: int, rng
+) -> np.ndarray:
+    """At most ``n_patches`` windows of ``images`` padded as ``padding``, to learn a bank from.
+
+    The windows are those of the images padded as :meth:`ConvFeatureExtractor.transform`
+    pads them, so the bank learns from exactly the windows it will be applied to. No more
+    images than patches are needed, so a large stack is sampled from a random subset of its
+    images, drawn from ``rng`` before the windows are; only the sampled windows are read (no
+    padded copy, no copied subset).
+
+    Examples
+    --------
+    >>> images = np.arange(3 * 4 * 4, dtype=float).reshape(3, 4, 4, 1)
+    >>> rng = np.random.RandomState(0)
+    >>> sample_patches(images, (3, 3), padding="same", n_patches=2, rng=rng).shape
+    (2, 3, 3, 1)
+    """
+    pads = resolve_padding(padding, kernel_size)
+    # Raises, naming kernel_size, when the kernel is larger than the padded image.
+    conv_output_shape(images.shape[1:3], kernel_size, (1, 1), pads)
+    subset = None
+    if len(images) > n_patches:
+        subset = np.sort(rng.choice(len(images), n_patches, replace=False))
+    return extract_patches(
+        images, kernel_size, max_patches=n_patches, rng=rng, padding=pads, image_indices=subset
+    )

@@ -1,9 +1,9 @@
 """Geometry of convolution and pooling: padding, output shapes, transform sizes, map counts.
 
 Everything here is arithmetic on shapes (and the expansion of a channel-wise bank into a full
-one); no image is touched. The engine (:mod:`skconv._convolve`), the cost model
-(:mod:`skconv._cost`), pooling (:mod:`skconv._pooling`) and the estimators all size their
-outputs with these functions, so a shape is computed the same way everywhere.
+one); no image is touched. The convolution (:mod:`skconv._engine.convolution`), the cost
+model (:mod:`skconv._engine.cost`), pooling (:mod:`skconv._engine.pooling`) and the estimators
+all size their outputs with these functions, so a shape is computed the same way everywhere.
 
 Shapes used throughout skconv's core:
 
@@ -14,6 +14,8 @@ Shapes used throughout skconv's core:
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -89,6 +91,58 @@ def expand_channelwise_bank(bank: np.ndarray, n_channels: int) -> np.ndarray:
     for channel in range(n_channels):
         full[channel, :, :, :, channel] = bank
     return full.reshape(n_channels * n_filters, rows, cols, n_channels)
+
+
+def drop_single_channel(bank: np.ndarray) -> np.ndarray:
+    """A full bank of one channel ``(F, kh, kw, 1)`` as the 2-D bank ``(F, kh, kw)``.
+
+    On one channel the two apply alike; skconv keeps such banks 2-D. Other banks are returned
+    as they are.
+
+    Examples
+    --------
+    >>> drop_single_channel(np.ones((2, 3, 3, 1))).shape
+    (2, 3, 3)
+    >>> drop_single_channel(np.ones((2, 3, 3, 3))).shape
+    (2, 3, 3, 3)
+    """
+    return bank[..., 0] if bank.ndim == 4 and bank.shape[3] == 1 else bank
+
+
+class MapSources(NamedTuple):
+    """Where each map comes from, one entry per map: the filter's index in the bank, the
+    channel (``-1`` for a full bank, summed over the channels) and the sign (``-1`` for the
+    negative half of ``"crelu"``)."""
+
+    filter: np.ndarray
+    channel: np.ndarray
+    sign: np.ndarray
+
+
+def map_sources(n_filters: int, n_channels: int | None, activation: str | None) -> MapSources:
+    """The filter, channel and sign of every map, in the order the maps come in.
+
+    ``n_channels`` is the channel count a 2-D bank is applied to channel by channel (see
+    :func:`expand_channelwise_bank`: map ``c * F + f`` is filter ``f`` on channel ``c``), or
+    ``None`` for a full bank. ``"crelu"`` appends the maps of the negated filters.
+
+    Examples
+    --------
+    >>> map_sources(2, 2, "crelu").channel
+    array([0, 0, 1, 1, 0, 0, 1, 1])
+    >>> map_sources(2, None, "crelu").sign
+    array([ 1,  1, -1, -1])
+    """
+    if n_channels is None:
+        filters, channels = np.arange(n_filters), np.full(n_filters, -1)
+    else:
+        filters = np.tile(np.arange(n_filters), n_channels)
+        channels = np.repeat(np.arange(n_channels), n_filters)
+    signs = np.ones(len(filters), dtype=int)
+    if activation == "crelu":
+        filters, channels = np.tile(filters, 2), np.tile(channels, 2)
+        signs = np.concatenate([signs, -signs])
+    return MapSources(filters, channels, signs)
 
 
 def n_output_maps(n_filters: int, activation: str | None) -> int:

@@ -2,8 +2,8 @@
 
 Each algorithm's time is estimated as a weighted sum of work counts (:func:`cost_terms`). The
 weights are fitted to timings by ``benchmarks/cost_rule.py``, which writes them to
-``skconv/_cost_weights.json``; this module reads them from there, so they are never copied by
-hand.
+``skconv/_engine/cost_weights.json``; this module reads them from there, so they are never
+copied by hand.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from importlib.resources import files
 
 import numpy as np
 
-from ._geometry import Padding, Pair, conv_output_shape, fft_shape
+from .geometry import Padding, Pair, conv_output_shape, fft_shape
 
-WEIGHTS_FILE = "_cost_weights.json"
+WEIGHTS_FILE = "cost_weights.json"
 
 
 def _load_weights() -> tuple[tuple[float, ...], tuple[float, ...]]:
-    weights = json.loads(files("skconv").joinpath(WEIGHTS_FILE).read_text())
+    weights = json.loads(files("skconv._engine").joinpath(WEIGHTS_FILE).read_text())
     return tuple(weights["gemm"]), tuple(weights["fft"])
 
 

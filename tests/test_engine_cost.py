@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 
 import skconv
-from skconv import _cost
-from skconv._convolve import convolve
-from skconv._cost import choose_conv_method
-from skconv._geometry import resolve_padding
+from skconv import ConvFeatureExtractor
+from skconv._engine import cost as _cost
+from skconv._engine.convolution import convolve
+from skconv._engine.cost import choose_conv_method
+from skconv._engine.geometry import resolve_padding
 
 
 def test_auto_method_rule_picks_the_measured_winner():
@@ -36,6 +37,7 @@ def test_auto_method_rule_picks_the_measured_winner():
 
 
 def test_auto_method_is_the_rules_choice():
+    """ConvFeatureExtractor(method="auto") runs what the rule picks for the images of fit."""
     rng = np.random.RandomState(11)
     chosen = set()
     for image_shape, kernel in [((40, 40), (3, 3)), ((40, 40), (21, 21))]:
@@ -43,16 +45,19 @@ def test_auto_method_is_the_rules_choice():
         bank = rng.randn(2, *kernel, 1)
         method = choose_conv_method(kernel, image_shape=image_shape, n_images=2, n_filters=2)
         chosen.add(method)
+        auto = ConvFeatureExtractor(bank, padding="valid", activation=None).fit(images)
+        assert auto.method_ == method
         # The two algorithms round differently, so bitwise equality tells which one ran.
         np.testing.assert_array_equal(
-            convolve(images, bank), convolve(images, bank, method=method)
+            auto.transform(images),
+            convolve(images, bank, method=method),
         )
     assert chosen == {"gemm", "fft"}
 
 
 def test_the_weights_are_the_ones_the_fitting_script_writes():
     """One data file, written by benchmarks/cost_rule.py, holds the weights the rule uses."""
-    path = Path(skconv.__file__).parent / _cost.WEIGHTS_FILE
+    path = Path(skconv.__file__).parent / "_engine" / _cost.WEIGHTS_FILE
     weights = json.loads(path.read_text())
     assert tuple(weights["gemm"]) == _cost.GEMM_COST_WEIGHTS
     assert tuple(weights["fft"]) == _cost.FFT_COST_WEIGHTS

@@ -3,15 +3,17 @@ regions (:func:`grid_pool`).
 
 Both take and return maps ``(n_images, rows, cols, n_maps)``; each image is pooled on its
 own, with elementwise operations in a fixed order, so the result of an image does not depend
-on the other images of the call, the chunking or the number of threads.
+on the other images of the call, the chunking or the number of threads. The settings arrive
+checked by ``PoolTransformer`` (a known mode, padding at most half the window, a grid no
+larger than the maps); nothing here checks them again.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import Pair, pool_output_shape
-from ._threads import run_in_threads
+from .geometry import Pair, pool_output_shape
+from .threads import run_in_threads
 
 POOL_MODES = ("max", "avg")
 
@@ -71,14 +73,6 @@ def pool(
     """
     stride = tuple(pool_size) if stride is None else tuple(stride)
     pool_size, padding = tuple(pool_size), tuple(padding)
-    if mode not in POOL_MODES:
-        raise ValueError(f"mode must be one of {POOL_MODES}; got {mode!r}.")
-    for axis in range(2):
-        if 2 * padding[axis] > pool_size[axis]:
-            raise ValueError(
-                f"pooling padding {padding} is more than half the window {pool_size}; use a "
-                "smaller padding."
-            )
     n_images, rows, cols, n_maps = maps.shape
     out_rows, out_cols = pool_output_shape((rows, cols), pool_size, stride, padding)
     pooled = np.empty((n_images, out_rows, out_cols, n_maps), dtype=maps.dtype)
@@ -154,14 +148,7 @@ def grid_pool(maps: np.ndarray, grid: Pair, *, mode: str = "max") -> np.ndarray:
     array([[12., 14.],
            [22., 24.]])
     """
-    if mode not in POOL_MODES:
-        raise ValueError(f"mode must be one of {POOL_MODES}; got {mode!r}.")
     n_images, rows, cols, n_maps = maps.shape
-    if grid[0] > rows or grid[1] > cols:
-        raise ValueError(
-            f"grid {tuple(grid)} has more regions than the {rows}x{cols} maps have cells; "
-            "use a smaller grid."
-        )
     pooled = np.empty((n_images, grid[0], grid[1], n_maps), dtype=maps.dtype)
     reduce = np.max if mode == "max" else np.mean
     row_bounds = _grid_bounds(rows, grid[0])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-from skconv._convolve import convolve
-from skconv._geometry import conv_output_shape, expand_channelwise_bank, pool_output_shape
+from skconv._engine.convolution import convolve
+from skconv._engine.geometry import conv_output_shape, expand_channelwise_bank, pool_output_shape
 
 
 def test_expand_channelwise_bank_applies_each_filter_to_each_channel():

@@ -106,8 +106,12 @@ block_features = images.map_blocks(
 IN_FLIGHT = 4
 HELD_OUT = N_BLOCKS - 1
 
+# The dashboard takes a free port on this machine only (``"127.0.0.1:0"``): its default, 8787,
+# may be held by another cluster's dashboard (dask would then warn and move it anyway), and
+# ``dashboard_address=None`` would not free it, the scheduler's web server binding it regardless.
+# ``client.dashboard_link`` says where it is, when ``bokeh`` is installed.
 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                       dashboard_address=None)  # fmt: skip
+                       dashboard_address="127.0.0.1:0")  # fmt: skip
 client = Client(cluster)
 
 test_features = client.compute(block_features.blocks[HELD_OUT]).result()

@@ -24,13 +24,6 @@ SKOPS_TRUSTED_TYPES = [
         ImageClassifier,
         PeakNormalizer,
     )
-] + [
-    # The scikit-learn classes inside the recipe's BatchedTransformer. Its refit guard records
-    # the class of each wrapped step, and skops trusts scikit-learn's estimators but not their
-    # classes as values.
-    "sklearn.pipeline.Pipeline",
-    "sklearn.pipeline.FeatureUnion",
-    "sklearn.decomposition._pca.PCA",
 ]
 
 __all__ = [

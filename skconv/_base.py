@@ -113,14 +113,15 @@ class SkconvTransformer(TransformerMixin, SkconvEstimator):
 def _fingerprint(value):
     """What the refit guard compares of a parameter's value.
 
-    Estimators (anything with ``get_params``) by their type, their parameters having keys of
-    their own (and a deep copy of one never compares equal); containers item by item, so a
+    Estimators (anything with ``get_params``) by the qualified name of their class, their
+    parameters having keys of their own (a deep copy of one would never compare equal, and a
+    name, unlike a class, is plain data to ``skops``); containers item by item, so a
     Pipeline's ``steps`` list counts by its names and step types; random generators as they
     are (they are meant to be shared and advanced); anything else by a deep copy, so that an
     in-place edit counts as a change.
     """
     if hasattr(value, "get_params") and not isinstance(value, type):
-        return type(value)
+        return _qualified_name(type(value))
     if isinstance(value, (list, tuple)):
         items = [_fingerprint(item) for item in value]
         return items if isinstance(value, list) else tuple(items)
@@ -131,7 +132,13 @@ def _fingerprint(value):
     return copy.deepcopy(value)
 
 
+def _qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def _same_value(a, b) -> bool:
+    # Pickles of 0.2.0.dev0 recorded an estimator parameter by its class.
+    a, b = (_qualified_name(v) if isinstance(v, type) else v for v in (a, b))
     if a is b:
         return True
     try:

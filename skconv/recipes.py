@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.decomposition import PCA
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils import assert_all_finite, check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
@@ -131,7 +131,9 @@ class PeakNormalizer(SkconvTransformer):
         stack = images.stack
         peaks = np.abs(stack).max(axis=(1, 2, 3), keepdims=True) if stack.size else 1
         scaled = np.divide(stack, peaks, out=np.zeros_like(stack), where=peaks > 0)
-        return scaled.reshape(np.shape(X))  # flat rows stay flat, stacks stay stacks
+        # Flat rows stay flat rows, stacks stay stacks (of their own number of axes).
+        ndim = getattr(X, "ndim", None) or np.asarray(X).ndim
+        return scaled.reshape(len(stack), -1) if ndim == 2 else scaled.reshape(stack.shape[:ndim])
 
 
 class ImageClassifier(ClassifierMixin, SkconvEstimator):
@@ -323,6 +325,8 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         """
         X = self._images(X, reset=True)
         y = column_or_1d(y, warn=True)
+        if y.dtype.kind == "f":
+            assert_all_finite(y, input_name="y")  # before the label checks cast it
         check_consistent_length(X, y)
         check_classification_targets(y)
         if X_unlabeled is not None:

@@ -7,11 +7,15 @@ operations on every image whatever the batch (``method_`` is fixed in fit), so f
 block by block equal the numpy result bitwise.
 """
 
-import logging
+import ast
+import socket
+import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
+from dask_clusters import local_cluster
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import RidgeClassifier
@@ -27,14 +31,7 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-        local_directory=str(tmp_path_factory.mktemp("dask-workers")),
-    )
+    cluster = local_cluster(tmp_path_factory.mktemp("dask-workers"))
     client = distributed.Client(cluster)
     try:
         yield client
@@ -179,3 +176,86 @@ def test_lazily_generated_images_stream_through_conv_and_pool(client):
     images = np.concatenate([seeded_block(i, per_block) for i in range(n_blocks)])
     expected = features.transform(images)
     np.testing.assert_array_equal(result, expected)
+
+
+DASHBOARD_DEFAULT_PORT = 8787
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture
+def default_dashboard_port_taken():
+    """Hold port 8787 as another cluster's open dashboard would (or find it held already)."""
+    listener = socket.socket()
+    try:
+        listener.bind(("", DASHBOARD_DEFAULT_PORT))
+        listener.listen()
+    except OSError:  # another process holds it: the situation this fixture is for
+        listener.close()
+        listener = None
+    with socket.create_connection(("127.0.0.1", DASHBOARD_DEFAULT_PORT), timeout=5):
+        pass  # something answers on 8787, whoever opened it
+    try:
+        yield
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def port_warnings(caught):
+    return [str(w.message) for w in caught if "already in use" in str(w.message)]
+
+
+def test_test_clusters_start_without_a_port_warning_when_8787_is_taken(
+    default_dashboard_port_taken, tmp_path
+):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with local_cluster(tmp_path, n_workers=1) as cluster:
+            port = cluster.scheduler.http_server.port
+    assert port_warnings(caught) == []
+    assert port != DASHBOARD_DEFAULT_PORT
+
+
+def port_settings_of_local_clusters(example):
+    """The port keywords of every ``LocalCluster(...)`` call in an example's source."""
+    calls = [
+        node
+        for node in ast.walk(ast.parse(example.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "LocalCluster"
+    ]
+    return [
+        {
+            keyword.arg: ast.literal_eval(keyword.value)
+            for keyword in call.keywords
+            if keyword.arg in ("dashboard_address", "scheduler_kwargs")
+        }
+        for call in calls
+    ]
+
+
+EXAMPLES_WITH_CLUSTERS = sorted(
+    path.name for path in EXAMPLES.glob("*.py") if "LocalCluster(" in path.read_text("utf-8")
+)
+
+
+def test_the_dask_examples_are_found():
+    assert "plot_scale_out_dask.py" in EXAMPLES_WITH_CLUSTERS
+
+
+@pytest.mark.parametrize("example", EXAMPLES_WITH_CLUSTERS)
+def test_examples_start_their_clusters_without_a_port_warning_when_8787_is_taken(
+    default_dashboard_port_taken, example
+):
+    """The ports an example asks for, on a one-thread cluster like its own."""
+    settings = port_settings_of_local_clusters(EXAMPLES / example)
+    assert settings, f"{example}: no LocalCluster(...) call found"
+    for ports in settings:
+        assert ports, f"{example}: a LocalCluster that leaves its ports at the default"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with distributed.LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=False, **ports
+            ) as cluster:
+                port = cluster.scheduler.http_server.port
+        assert port_warnings(caught) == []
+        assert port != DASHBOARD_DEFAULT_PORT

@@ -24,41 +24,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a source checkout without installing
-    sys.path.insert(0, str(ROOT))
+from peers import (
+    CNN,
+    hog_features,
+    kernel_ridge_head,
+    peak_rss_mib,
+    pixel_features,
+    run_in_new_process,
+    torch_available,
+)
 
 N_VALIDATION_TRAIN = 50_000
-# The peers' kernel map: as many landmarks as the recipe's.
-N_COMPONENTS = 6000
-# HOG on 28x28: 9 orientations, 4x4-pixel cells, 2x2-cell blocks: 1,296 features per image.
-HOG_SETTINGS = {"orientations": 9, "pixels_per_cell": (4, 4), "cells_per_block": (2, 2)}
-CNN_BATCH_SIZE = 128
-CNN_LEARNING_RATE = 1e-3
 ENTRIES = ("recipe", "raw_pixels", "hog", "cnn")
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory so far, in MiB."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    # ru_maxrss is in KiB on Linux, bytes on macOS.
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 
 def load_split(data_home, validation: bool):
@@ -74,34 +55,6 @@ def load_split(data_home, validation: bool):
     return train.images, train.target, test.images, test.target
 
 
-def kernel_ridge_head(X_train: np.ndarray):
-    """The recipe's classifier, for the peers' features: RBF Nystroem kernel ridge, streamed.
-
-    gamma follows :class:`sklearn.svm.SVC`'s ``"scale"`` rule on the training features (the
-    recipe's own gamma is within a factor of two of that rule, and factors 0.5 to 2 scored
-    alike on validation).
-    """
-    from skconv._kernel_head import NystroemRidgeClassifier
-
-    gamma = 1.0 / (X_train.shape[1] * float(X_train.var()))
-    return NystroemRidgeClassifier(
-        gamma=gamma, n_components=N_COMPONENTS, alpha=0.003, batch_size=2000, random_state=0
-    )
-
-
-def hog_features(images: np.ndarray) -> np.ndarray:
-    from joblib import Parallel, delayed
-    from skimage.feature import hog
-
-    def chunk(batch):
-        return np.stack([hog(image, **HOG_SETTINGS) for image in batch]).astype(np.float32)
-
-    chunks = Parallel(n_jobs=-1)(
-        delayed(chunk)(images[start : start + 2000]) for start in range(0, len(images), 2000)
-    )
-    return np.concatenate(chunks)
-
-
 def run_recipe(args, start):
     from skconv.recipes import fashion_mnist_pipeline
 
@@ -113,8 +66,7 @@ def run_recipe(args, start):
 
 def run_raw_pixels(args, start):
     X_train, y_train, X_eval, y_eval = load_split(args.data_home, args.validation)
-    X_train = X_train.reshape(len(X_train), -1).astype(np.float32) / 255
-    X_eval = X_eval.reshape(len(X_eval), -1).astype(np.float32) / 255
+    X_train, X_eval = pixel_features(X_train), pixel_features(X_eval)
     model = kernel_ridge_head(X_train).fit(X_train, y_train)
     return float(model.score(X_eval, y_eval)), {}
 
@@ -127,56 +79,19 @@ def run_hog(args, start):
 
 
 def run_cnn(args, start):
+    """The CNN (no augmentation), trained for the recipe's wall-clock time."""
     import torch
-    from torch import nn
 
-    torch.manual_seed(0)
-    torch.set_num_threads(os.cpu_count() or 1)
     X_train, y_train, X_eval, y_eval = load_split(args.data_home, args.validation)
-
-    def tensor(images):
-        return torch.from_numpy(images.astype(np.float32) / 255).unsqueeze(1)
-
-    X_train, X_eval = tensor(X_train), tensor(X_eval)
-    y_train = torch.from_numpy(y_train.astype(np.int64))
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 5, padding=2),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 5, padding=2),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(64 * 7 * 7, 256),
-        nn.ReLU(),
-        nn.Dropout(0.3),
-        nn.Linear(256, 10),
-    )
-    optimiser = torch.optim.Adam(model.parameters(), lr=CNN_LEARNING_RATE)
-    loss = nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(0)
+    cnn = CNN(shift=False, seed=0)
+    X_train, X_eval = cnn.tensor(X_train), cnn.tensor(X_eval)
+    y_train = torch.from_numpy(y_train.astype("int64"))
     # Leave time to score the evaluation images within the budget.
     deadline = start + args.cnn_seconds - 10
     epochs = 0.0
     while time.perf_counter() < deadline:
-        order = torch.randperm(len(X_train), generator=generator)
-        model.train()
-        for i, first in enumerate(range(0, len(order), CNN_BATCH_SIZE)):
-            rows = order[first : first + CNN_BATCH_SIZE]
-            optimiser.zero_grad()
-            loss(model(X_train[rows]), y_train[rows]).backward()
-            optimiser.step()
-            if time.perf_counter() >= deadline:
-                epochs += (i + 1) * CNN_BATCH_SIZE / len(order)
-                break
-        else:
-            epochs += 1
-    model.eval()
-    with torch.no_grad():
-        predicted = torch.cat(
-            [model(X_eval[i : i + 1000]).argmax(1) for i in range(0, len(X_eval), 1000)]
-        )
-    accuracy = float((predicted.numpy() == y_eval).mean())
+        epochs += cnn.train_epoch(X_train, y_train, deadline)
+    accuracy = float((cnn.predict(X_eval) == y_eval).mean())
     return accuracy, {"epochs": round(epochs, 2)}
 
 
@@ -200,26 +115,17 @@ def run_entry(args) -> None:
 
 def spawn(entry: str, args, **extra) -> dict:
     """Run one entry in a fresh interpreter; return its JSON line."""
-    command = [sys.executable, __file__, "--entry", entry]
+    arguments = ["--entry", entry]
     if args.data_home:
-        command += ["--data-home", str(args.data_home)]
+        arguments += ["--data-home", str(args.data_home)]
     if args.validation:
-        command.append("--validation")
+        arguments.append("--validation")
     if args.verbose:
-        command += ["--verbose", str(args.verbose)]
+        arguments += ["--verbose", str(args.verbose)]
     for key, value in extra.items():
-        command += [f"--{key.replace('_', '-')}", str(value)]
+        arguments += [f"--{key.replace('_', '-')}", str(value)]
     print(f"running {entry} ...", file=sys.stderr, flush=True)
-    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return run_in_new_process(__file__, arguments)
 
 
 def main(argv=None) -> None:

@@ -19,7 +19,7 @@ from .._base import N_JOBS_CONSTRAINT, SkconvEstimator, unfitted_on_error
 from .._batched import BatchedTransformer
 from .._conv import ConvFeatureExtractor
 from .._dask import is_dask_array
-from .._engine.kernel_ridge import labels, mean_squared_distance
+from .._engine.kernel_ridge import labels
 from .._kernel_head import NystroemRidgeClassifier
 from .._pool import PoolTransformer
 from .._progress import Progress
@@ -299,9 +299,9 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         if gamma_rows is None:
             self.gamma_ = float(self.gamma)
         elif is_dask_array(X):
-            self.gamma_ = 1.0 / mean_squared_distance(self.features_.transform(gamma_images))
+            self.gamma_ = _inverse_mean_squared_distance(self.features_.transform(gamma_images))
         else:
-            self.gamma_ = 1.0 / mean_squared_distance(features[gamma_rows])
+            self.gamma_ = _inverse_mean_squared_distance(features[gamma_rows])
         self.classifier_ = NystroemRidgeClassifier(
             gamma=self.gamma_,
             n_components=min(self.n_components, len(y)),
@@ -479,3 +479,18 @@ def _computed(fit_images, gamma_images):
     fit_parts, gamma_images = dask.compute(fit_images, gamma_images)
     fit_parts = [np.asarray(part) for part in fit_parts]
     return (np.concatenate(fit_parts) if len(fit_parts) > 1 else fit_parts[0]), gamma_images
+
+
+def _inverse_mean_squared_distance(sample) -> float:
+    """``1 / mean ||a - b||^2`` over pairs of the rows drawn for it (at most 1,000)."""
+    sample = sample.astype(np.float64)
+    # mean over all ordered pairs (a, b) of ||a - b||^2 = 2 * (mean ||a||^2 - ||mean a||^2)
+    mean_squared_distance = (
+        2
+        * (np.mean(np.sum(sample**2, axis=1)) - np.sum(sample.mean(axis=0) ** 2))
+        * len(sample)
+        / max(len(sample) - 1, 1)
+    )
+    if not mean_squared_distance > 0:
+        return 1.0  # all rows equal: any gamma gives the same (constant) kernel
+    return float(1 / mean_squared_distance)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bar_images import bar_images
 from dask_clusters import local_cluster
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -87,12 +88,7 @@ N_IMAGES = 480
 @pytest.fixture(scope="module")
 def images_and_labels():
     """Three classes told apart by where a faint bar is in the noise (0.97 test accuracy)."""
-    rng = np.random.RandomState(0)
-    labels = np.arange(N_IMAGES) % 3
-    images = rng.randint(0, 200, size=(N_IMAGES, 28, 28)).astype(np.uint8)
-    for label in range(3):
-        images[labels == label, 4 + 8 * label : 10 + 8 * label, :] += 30
-    return images, labels
+    return bar_images(N_IMAGES, noise=200, bar=30)
 
 
 def small_recipe():

@@ -7,6 +7,7 @@ import pickle
 import joblib
 import numpy as np
 import pytest
+from bar_images import bar_images
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.metrics.pairwise import euclidean_distances
@@ -24,13 +25,8 @@ N_IMAGES = 240
 
 @pytest.fixture(scope="module")
 def images_and_labels():
-    rng = np.random.RandomState(0)
-    labels = np.arange(N_IMAGES) % 3
     # Three classes told apart by where a bright bar is, so a fitted model can be checked.
-    images = rng.randint(0, 60, size=(N_IMAGES, 28, 28)).astype(np.uint8)
-    for label in range(3):
-        images[labels == label, 4 + 8 * label : 10 + 8 * label, :] += 180
-    return images, labels
+    return bar_images(N_IMAGES, noise=60, bar=180)
 
 
 def _small(**params):

@@ -4,6 +4,7 @@ predictions), fitted without gathering the images on the client, predicting lazi
 
 import numpy as np
 import pytest
+from bar_images import bar_images
 from dask_clusters import local_cluster
 
 from skconv.recipes import fashion_mnist_pipeline
@@ -29,12 +30,7 @@ def client(tmp_path_factory):
 @pytest.fixture(scope="module")
 def images_and_labels():
     """Three classes told apart by where a bright bar is in the noise."""
-    rng = np.random.RandomState(0)
-    labels = np.arange(N_IMAGES) % 3
-    images = rng.randint(0, 60, size=(N_IMAGES, 28, 28)).astype(np.uint8)
-    for label in range(3):
-        images[labels == label, 4 + 8 * label : 10 + 8 * label, :] += 180
-    return images, labels
+    return bar_images(N_IMAGES, noise=60, bar=180)
 
 
 def small_recipe(**params):

@@ -28,8 +28,10 @@ The script prints each result as it comes, then a table and the goals met or mis
 each fit it writes every result so far to ``benchmarks/learning_curve.json``, the tables
 between the markers of ``docs/user_guide/learning_curve.rst`` and the plot
 ``docs/_static/learning_curve.png``, so an interrupted run keeps what it measured.
-``--quick`` is a smoke run (300 images, 500 test images, two CNN epochs) that writes
-nothing.
+``--update`` keeps the results already recorded and replaces only the entries (size,
+method, seed) this run measures, so a slow peer can be run later, on a quieter machine,
+without running the rest again; the page lists every run that contributed. ``--quick`` is a
+smoke run (300 images, 500 test images, two CNN epochs) that writes nothing.
 """
 
 from __future__ import annotations
@@ -333,6 +335,12 @@ def render(results: dict) -> str:
         cost_rows.append(cost_row)
     header = ["labelled images", *(METHODS[m] for m in methods)]
     load = results["load_average_start"]
+    updates = [
+        f" Updated {run['started']} to {run['finished']} by ``python "
+        f"benchmarks/learning_curve.py {run['arguments']}`` (load average at the start "
+        f"{run['load_average_start'][0]:.1f}, at the end {run['load_average_end'][0]:.1f})."
+        for run in results.get("updates", [])
+    ]
     lines = [
         f"Measured {results['started']} to {results['finished']} with "
         f"``python benchmarks/learning_curve.py {results['arguments']}`` on "
@@ -341,7 +349,7 @@ def render(results: dict) -> str:
         f"{info['scipy']}, scikit-learn {info['sklearn']}, scikit-image {info['skimage']}, "
         f"PyTorch {info['torch'] or 'not installed'}; BLAS: {', '.join(info['blas'])}. "
         f"Load average (1, 5, 15 min) at the start {load[0]:.1f}, {load[1]:.1f}, "
-        f"{load[2]:.1f}; at the end {results['load_average_end'][0]:.1f}.",
+        f"{load[2]:.1f}; at the end {results['load_average_end'][0]:.1f}." + "".join(updates),
         "",
         f"Test accuracy (official test set, {results['n_test']:,} images; the mean over the "
         "seeds, each seed's figure in brackets):",
@@ -448,6 +456,11 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--cnn-up-to", type=int, default=10_000, help="the CNNs are skipped above this size"
     )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the recorded results; replace only the entries this run measures",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run that writes nothing")
     parser.add_argument("--data-home", type=Path, default=None, help="folder of the IDX files")
     parser.add_argument("--verbose", action="store_true", help="the CNN's epochs, on stderr")
@@ -464,21 +477,37 @@ def main(argv=None) -> None:
     if args.quick:
         args.sizes, args.seeds = [QUICK["size"]], args.seeds[:1]
 
-    results = {
+    run = {
         "arguments": " ".join(sys.argv[1:] if argv is None else argv),
         "started": time.strftime("%Y-%m-%d %H:%M"),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
-        "n_test": QUICK["n_test"] if args.quick else 10_000,
-        "machine": machine_info(),
-        "settings": {
-            "cnn_validation_fraction": CNN_VALIDATION_FRACTION,
-            "cnn_patience_epochs": CNN_PATIENCE_EPOCHS,
-            "cnn_patience_images": CNN_PATIENCE_IMAGES,
-            "cnn_max_epochs": CNN_MAX_EPOCHS,
-        },
-        "entries": [],
-        "skipped": [],
     }
+    updating = args.update and not args.quick
+    if updating:
+        results = json.loads(RESULTS.read_text())
+        results.setdefault("updates", []).append(run)
+        # The entries and reasons this run is about to measure again are dropped first.
+        planned = {(size, method) for size in args.sizes for method in args.methods}
+        results["skipped"] = [
+            reason
+            for reason in results["skipped"]
+            if not any(METHODS[m] in reason and f"at {s:,}" in reason for s, m in planned)
+        ]
+    else:
+        results = {**run, "entries": [], "skipped": []}
+    results.update(
+        {
+            "n_test": QUICK["n_test"] if args.quick else 10_000,
+            "machine": machine_info(),
+            "settings": {
+                "cnn_validation_fraction": CNN_VALIDATION_FRACTION,
+                "cnn_patience_epochs": CNN_PATIENCE_EPOCHS,
+                "cnn_patience_images": CNN_PATIENCE_IMAGES,
+                "cnn_max_epochs": CNN_MAX_EPOCHS,
+            },
+        }
+    )
+    stamp = run if updating else results
     has_torch = torch_available()
     # Method by method, the CNN last: if the run is cut short, what is missing is the slowest
     # peer's largest sizes, not the recipe's.
@@ -509,14 +538,18 @@ def main(argv=None) -> None:
                     continue
                 entry = {"size": size, "method": method, "seed": seed, **figures}
                 entry["load_average_at_start"] = round(load, 2)
-                results["entries"].append(entry)
+                results["entries"] = [
+                    e
+                    for e in results["entries"]
+                    if (e["size"], e["method"], e["seed"]) != (size, method, seed)
+                ] + [entry]
                 print(json.dumps(entry), flush=True)
-                results["finished"] = time.strftime("%Y-%m-%d %H:%M")
-                results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+                stamp["finished"] = time.strftime("%Y-%m-%d %H:%M")
+                stamp["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
                 if not args.quick:
                     write_outputs(results)
-    results["finished"] = time.strftime("%Y-%m-%d %H:%M")
-    results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    stamp["finished"] = time.strftime("%Y-%m-%d %H:%M")
+    stamp["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     print("\n" + render(results))
     if not args.quick:
         write_outputs(results)

@@ -70,7 +70,7 @@ def kernel_ridge_head(
     recipe's own gamma is within a factor of two of that rule, and factors 0.5 to 2 scored
     alike on validation). The landmarks are capped by the number of training rows.
     """
-    from skconv._kernel_head import NystroemRidgeClassifier
+    from skconv import NystroemRidgeClassifier
 
     gamma = 1.0 / (X_train.shape[1] * float(X_train.var()))
     return NystroemRidgeClassifier(

@@ -15,10 +15,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from ._base import SkconvEstimator, unfitted_on_error
-from ._dask import is_dask_array
 from ._progress import Progress
 from ._rows import check_label_count, take_fit_rows
-from ._shapes import raise_unless_real_numbers
+from ._shapes import is_dask_array, raise_unless_real_numbers
 
 # Fitting on every row of a dask array gathers them in the client's memory; above this many
 # bytes the gathering is announced, with the way to fit on a sample instead.

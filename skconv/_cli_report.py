@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sklearn.base import BaseEstimator
 
-from . import ConvFeatureExtractor
+from ._conv import ConvFeatureExtractor
 
 #: The option that sets each estimator parameter the command line passes on.
 OPTION_OF = {

@@ -22,7 +22,6 @@ from sklearn.utils.validation import (
 )
 
 from ._base import SkconvEstimator, unfitted_on_error
-from ._dask import is_dask_array
 from ._engine.kernel_ridge import (
     KernelMap,
     add_equations,
@@ -35,7 +34,7 @@ from ._engine.kernel_ridge import (
     scores,
 )
 from ._progress import Progress
-from ._shapes import float_dtype, raise_unless_real_numbers
+from ._shapes import float_dtype, is_dask_array, raise_unless_real_numbers
 
 # gamma="scale" reads the mean squared distance off this many training rows at least.
 SCALE_SAMPLE_ROWS = 1000

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import _safe_indexing
 
-from ._dask import is_dask_array
+from ._shapes import is_dask_array
 
 
 def first_dimension(value) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from math import isqrt
 from numbers import Integral
@@ -27,6 +28,17 @@ def resolve_image_shape(image_shape) -> tuple[int, int, int] | None:
             f"ints; got {image_shape!r}."
         )
     return tuple(int(v) for v in shape) + ((1,) if len(shape) == 2 else ())
+
+
+def is_dask_array(X) -> bool:
+    """Whether X is a ``dask.array.Array``; never imports dask.
+
+    dask is an optional extra: an estimator imports it only when it is given a dask array,
+    and then it is already imported. If ``dask.array`` has not been imported, X cannot be one
+    of its arrays.
+    """
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(X, dask_array.Array)
 
 
 class Images(NamedTuple):

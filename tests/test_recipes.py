@@ -257,7 +257,7 @@ def test_gamma_scale_is_the_inverse_mean_squared_distance(digits):
     features = model.features_.transform(X[:300]).astype(np.float64)
     squared = euclidean_distances(features, squared=True)
     mean_over_pairs = squared.sum() / (300 * 299)
-    assert model.classifier_.gamma == model.gamma_
+    assert model.classifier_.gamma_ == model.gamma_
     np.testing.assert_allclose(model.gamma_, 1 / mean_over_pairs, rtol=1e-6)
     assert _digits_model(gamma=0.5, n_components=50).fit(X[:100], y[:100]).gamma_ == 0.5
 

@@ -18,20 +18,16 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from .._base import N_JOBS_CONSTRAINT, SkconvEstimator, unfitted_on_error
 from .._batched import BatchedTransformer
 from .._conv import ConvFeatureExtractor
-from .._dask import is_dask_array
 from .._engine.kernel_ridge import labels
 from .._kernel_head import NystroemRidgeClassifier
 from .._pool import PoolTransformer
 from .._progress import Progress
-from .._shapes import raise_unless_real_numbers, validate_images
+from .._shapes import is_dask_array, raise_unless_real_numbers, validate_images
 from .._stream import ConvPool
 from ._peak_normalizer import PeakNormalizer
 
 # PCA fitted on at most this many rows or columns uses an exact SVD.
 SMALL_PCA = 1000
-
-# Rows drawn to estimate the mean squared distance of gamma="scale".
-GAMMA_SCALE_ROWS = 1000
 
 # The finest pooling grid "auto" chooses: 7x7 cells (4x4 windows on 28x28 images); finer
 # grids multiply the features (and PCA's work) with no gain measured.
@@ -83,8 +79,9 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         fitted on.
     gamma : "scale" or float, default="scale"
         RBF kernel coefficient of the classifier. ``"scale"``: ``1 / d``, ``d`` the mean
-        squared distance between the PCA features of two training images (estimated on
-        ``1,000`` images drawn with ``random_state``), kept as ``gamma_``.
+        squared distance between the PCA features of two training images, estimated by the
+        classifier (:class:`~skconv.NystroemRidgeClassifier`'s ``gamma="scale"``) on its
+        landmarks and, below 1,000 landmarks, more of the rows it draws; kept as ``gamma_``.
     n_components : int, default=6000
         Nystroem landmarks; capped at the labelled images. The classifier's fit holds
         ``n_components ** 2`` float64 values and its time grows with ``n_samples *
@@ -119,7 +116,7 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
     pool_grid_ : int
         The fine pooling grid used.
     gamma_ : float
-        The classifier's ``gamma``.
+        The number ``gamma`` stands for (the classifier's ``gamma_``).
     n_features_in_ : int
         ``height * width * channels``.
 
@@ -145,7 +142,7 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
     without computing it (its values are checked block by block, where the features are
     computed); draws the same rows as for the same images in memory, whatever the chunking,
     and computes only those (the ``max_fit_samples`` images of the bank and PCA, fitted on the
-    client as in memory, and the rows ``gamma="scale"`` reads); then fits the classifier on
+    client as in memory); then fits the classifier on
     the lazy ``features_.transform(X)`` with :class:`~skconv.NystroemRidgeClassifier`'s dask
     fit (each block's normal equations on its worker, summed by a tree reduction). The labels
     are read whole. The bank and PCA are the in-memory ones bit for bit, the landmarks the same
@@ -273,14 +270,8 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
             else self.pool_grid
         )
         fit_images = self._images_to_fit_features(X, X_unlabeled, rng)
-        gamma_rows = None
-        if isinstance(self.gamma, str):
-            gamma_rows = rng.choice(len(y), min(len(y), GAMMA_SCALE_ROWS), replace=False)
         if is_dask_array(X):
-            # Only the drawn rows reach the client, in one computation.
-            fit_images, gamma_images = _computed(
-                fit_images, None if gamma_rows is None else X[gamma_rows]
-            )
+            fit_images = _computed(fit_images)  # only the drawn rows reach the client
         else:
             fit_images = np.concatenate(fit_images) if len(fit_images) > 1 else fit_images[0]
         self.features_ = BatchedTransformer(
@@ -296,14 +287,8 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
 
         # Lazy for a dask X: the classifier's fit streams it through the workers.
         features = self.features_.transform(X)
-        if gamma_rows is None:
-            self.gamma_ = float(self.gamma)
-        elif is_dask_array(X):
-            self.gamma_ = _inverse_mean_squared_distance(self.features_.transform(gamma_images))
-        else:
-            self.gamma_ = _inverse_mean_squared_distance(features[gamma_rows])
         self.classifier_ = NystroemRidgeClassifier(
-            gamma=self.gamma_,
+            gamma=self.gamma,
             n_components=min(self.n_components, len(y)),
             alpha=self.alpha,
             batch_size=self.batch_size,
@@ -311,6 +296,7 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
             verbose=self.verbose,
         ).fit(features, y)
         self.classes_ = self.classifier_.classes_
+        self.gamma_ = self.classifier_.gamma_
         self._remember_fit_parameters()
         return self
 
@@ -470,27 +456,10 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
         return Pipeline(steps)
 
 
-def _computed(fit_images, gamma_images):
-    """The images to fit the features on (a list of numpy or dask parts) as one ndarray, and
-    the images drawn for gamma="scale" (a dask array or None), from one dask computation: only
-    these rows reach the client."""
+def _computed(fit_images):
+    """The images to fit the features on (a list of numpy or dask parts) as one ndarray,
+    from one dask computation."""
     import dask
 
-    fit_parts, gamma_images = dask.compute(fit_images, gamma_images)
-    fit_parts = [np.asarray(part) for part in fit_parts]
-    return (np.concatenate(fit_parts) if len(fit_parts) > 1 else fit_parts[0]), gamma_images
-
-
-def _inverse_mean_squared_distance(sample) -> float:
-    """``1 / mean ||a - b||^2`` over pairs of the rows drawn for it (at most 1,000)."""
-    sample = sample.astype(np.float64)
-    # mean over all ordered pairs (a, b) of ||a - b||^2 = 2 * (mean ||a||^2 - ||mean a||^2)
-    mean_squared_distance = (
-        2
-        * (np.mean(np.sum(sample**2, axis=1)) - np.sum(sample.mean(axis=0) ** 2))
-        * len(sample)
-        / max(len(sample) - 1, 1)
-    )
-    if not mean_squared_distance > 0:
-        return 1.0  # all rows equal: any gamma gives the same (constant) kernel
-    return float(1 / mean_squared_distance)
+    fit_parts = [np.asarray(part) for part in dask.compute(*fit_images)]
+    return np.concatenate(fit_parts) if len(fit_parts) > 1 else fit_parts[0]

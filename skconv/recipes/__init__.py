@@ -146,10 +146,10 @@ def fashion_mnist_pipeline(
     >>> import numpy as np
     >>> from skconv.recipes import fashion_mnist_pipeline
     >>> rng = np.random.RandomState(0)
-    >>> images = rng.randint(0, 256, size=(300, 28, 28), dtype=np.uint8)
-    >>> labels = np.arange(300) % 3
-    >>> model = fashion_mnist_pipeline(n_components=100)
-    >>> model.set_params(n_pca_components=20).fit(images, labels)
+    >>> images = rng.randint(0, 256, size=(100, 28, 28), dtype=np.uint8)
+    >>> labels = np.arange(100) % 3
+    >>> model = fashion_mnist_pipeline(n_components=50)
+    >>> model.set_params(n_patches=2000, n_pca_components=20).fit(images, labels)
     ImageClassifier(...)
     >>> model.predict(images[:5]).shape
     (5,)

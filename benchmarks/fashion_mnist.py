@@ -65,16 +65,20 @@ def run_recipe(args, start):
 
 
 def run_raw_pixels(args, start):
+    from skconv.recipes import fashion_mnist_pipeline
+
     X_train, y_train, X_eval, y_eval = load_split(args.data_home, args.validation)
     X_train, X_eval = pixel_features(X_train), pixel_features(X_eval)
-    model = kernel_ridge_head(X_train).fit(X_train, y_train)
+    model = kernel_ridge_head(X_train, fashion_mnist_pipeline()).fit(X_train, y_train)
     return float(model.score(X_eval, y_eval)), {}
 
 
 def run_hog(args, start):
+    from skconv.recipes import fashion_mnist_pipeline
+
     X_train, y_train, X_eval, y_eval = load_split(args.data_home, args.validation)
     H_train, H_eval = hog_features(X_train), hog_features(X_eval)
-    model = kernel_ridge_head(H_train).fit(H_train, y_train)
+    model = kernel_ridge_head(H_train, fashion_mnist_pipeline()).fit(H_train, y_train)
     return float(model.score(H_eval, y_eval)), {}
 
 

@@ -137,15 +137,10 @@ def run_kernel_peer(args, features):
     """The recipe's classifier, with the recipe's landmarks and alpha, on other features."""
     from skconv.recipes import make_image_classifier
 
-    recipe = make_image_classifier().get_params()
     X_train, y_train, X_test, y_test = load_data(args)
     F_train, F_test = features(X_train), features(X_test)
-    model = kernel_ridge_head(
-        F_train,
-        n_components=recipe["n_components"],
-        alpha=recipe["alpha"],
-        random_state=args.seed,
-    ).fit(F_train, y_train)
+    model = kernel_ridge_head(F_train, make_image_classifier(), random_state=args.seed)
+    model.fit(F_train, y_train)
     return float(model.score(F_test, y_test)), {"landmarks": int(model.n_components)}
 
 

@@ -23,9 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a source checkout without installing
     sys.path.insert(0, str(ROOT))
 
-# The peers' kernel map: as many landmarks as the recipe's (fewer when there are fewer rows).
-N_COMPONENTS = 6000
-ALPHA = 0.003
 # HOG on 28x28: 9 orientations, 4x4-pixel cells, 2x2-cell blocks: 1,296 features per image.
 HOG_SETTINGS = {"orientations": 9, "pixels_per_cell": (4, 4), "cells_per_block": (2, 2)}
 CNN_BATCH_SIZE = 128
@@ -60,11 +57,11 @@ def run_in_new_process(script: str, arguments: list[str]) -> dict:
 
 def kernel_ridge_head(
     X_train: np.ndarray,
-    n_components: int = N_COMPONENTS,
-    alpha: float = ALPHA,
+    recipe,
     random_state: int = 0,
 ):
-    """The recipe's classifier, for the peers' features: RBF Nystroem kernel ridge, streamed.
+    """The recipe's classifier, for the peers' features: RBF Nystroem kernel ridge, streamed,
+    with the landmarks and ``alpha`` of ``recipe`` (an unfitted ``ImageClassifier``).
 
     gamma follows :class:`sklearn.svm.SVC`'s ``"scale"`` rule on the training features (the
     recipe's own gamma is within a factor of two of that rule, and factors 0.5 to 2 scored
@@ -75,8 +72,8 @@ def kernel_ridge_head(
     gamma = 1.0 / (X_train.shape[1] * float(X_train.var()))
     return NystroemRidgeClassifier(
         gamma=gamma,
-        n_components=min(n_components, len(X_train)),
-        alpha=alpha,
+        n_components=min(recipe.n_components, len(X_train)),
+        alpha=recipe.alpha,
         batch_size=2000,
         random_state=random_state,
     )

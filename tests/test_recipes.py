@@ -72,7 +72,7 @@ def test_fashion_mnist_settings_are_the_documented_recipe(fitted):
     assert params["coarse_grids"] == ()
     assert params["n_pca_components"] == 256
     assert params["gamma"] == "scale"
-    assert params["n_components"] == 6000
+    assert params["n_components"] == 8000
     assert params["alpha"] == 0.003
     assert params["max_fit_samples"] == 10_000
     steps = fitted.features_.transformer_

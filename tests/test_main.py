@@ -381,13 +381,13 @@ def test_corrupt_fashion_mnist_is_one_clear_message(tmp_path, monkeypatch, capsy
 
 
 def test_recipe_shares_scale_the_measured_run_by_what_each_stage_works_on():
-    params = {"max_fit_samples": 10_000, "n_components": 6_000}
+    params = {"max_fit_samples": 10_000, "n_components": 8_000}
     fashion_mnist = report.recipe_shares(params, 60_000, 10_000)
-    assert list(fashion_mnist.values()) == pytest.approx([133, 176, 879, 87])
+    assert list(fashion_mnist.values()) == pytest.approx([9.6, 17.9, 58.2, 3.3])
     small = report.recipe_shares(params, 600, 200)
     # 600 images: the bank and PCA dominate, the classifier's 600 landmarks are cheap.
-    assert small["fit the features"] == pytest.approx(133 * 0.06)
-    assert small["fit the classifier"] == pytest.approx(879 * 0.01 * 0.1**2)
+    assert small["fit the features"] == pytest.approx(9.6 * 0.06)
+    assert small["fit the classifier"] == pytest.approx(58.2 * 0.01 * (600 / 8000) ** 2)
     assert max(small, key=small.get) == "fit the features"
 
 
@@ -452,6 +452,28 @@ def test_stages_inside_one_call_end_as_the_fitted_attributes_appear():
     assert begin_end == [
         ("begin", "a"), ("end", "a"), ("begin", "b"), ("end", "b"), ("begin", "c"), ("end", "c")
     ]  # fmt: skip
+
+
+def test_the_recipes_stage_markers_appear_as_its_stages_end(monkeypatch):
+    """The attributes the command line watches appear in ImageClassifier.fit as each stage
+    ends: when the classifier's fit starts, the features' two stages are marked ended and the
+    classifier's stage is not."""
+    from skconv import NystroemRidgeClassifier
+    from skconv.recipes import make_image_classifier
+
+    model = make_image_classifier(n_filters=4, n_patches=500, n_components=20)
+    seen_at_classifier_fit = []
+    real_fit = NystroemRidgeClassifier.fit
+
+    def fit(classifier, X, y):
+        seen_at_classifier_fit.append([hasattr(model, a) for a in report.FIT_STAGES.values()])
+        return real_fit(classifier, X, y)
+
+    monkeypatch.setattr(NystroemRidgeClassifier, "fit", fit)
+    images, labels = load_digits(return_X_y=True)
+    model.set_params(image_shape=(8, 8)).fit(images[:60], labels[:60])
+    assert seen_at_classifier_fit == [[True, True, False]]
+    assert all(hasattr(model, attribute) for attribute in report.FIT_STAGES.values())
 
 
 def test_stages_not_seen_inside_the_call_end_when_it_returns():

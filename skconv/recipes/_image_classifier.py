@@ -287,6 +287,8 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
 
         # Lazy for a dask X: the classifier's fit streams it through the workers.
         features = self.features_.transform(X)
+        # Set before its fit, so that an observer (python -m skconv's progress) sees the
+        # features' stage end and the classifier's begin; a failed fit removes it again.
         self.classifier_ = NystroemRidgeClassifier(
             gamma=self.gamma,
             n_components=min(self.n_components, len(y)),
@@ -294,7 +296,8 @@ class ImageClassifier(ClassifierMixin, SkconvEstimator):
             batch_size=self.batch_size,
             random_state=seed,
             verbose=self.verbose,
-        ).fit(features, y)
+        )
+        self.classifier_.fit(features, y)
         self.classes_ = self.classifier_.classes_
         self.gamma_ = self.classifier_.gamma_
         self._remember_fit_parameters()

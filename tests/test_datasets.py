@@ -269,6 +269,23 @@ def test_a_corrupt_labels_file_is_a_value_error_naming_it(fashion_dir, labels, m
 # The checks against the official table: counts, lengths and digests.
 
 
+def traced_peak(function, *args, returns=False, **kwargs):
+    """The peak of Python's traced allocations while ``function`` runs (and its result)."""
+    tracemalloc.start()
+    try:
+        result = function(*args, **kwargs)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return (result, peak) if returns else peak
+
+
+def refused(data_home, message):
+    """Check that the files in ``data_home`` are refused with ``message``."""
+    with pytest.raises(DataFileError, match=message):
+        fetch_fashion_mnist(data_home=data_home)
+
+
 @pytest.mark.parametrize("compress", [True, False])
 @pytest.mark.parametrize(
     ("count", "message"),
@@ -285,13 +302,7 @@ def test_a_count_other_than_the_official_one_is_refused_before_allocating(
 ):
     write(tmp_path / "train-images-idx3-ubyte", struct.pack(">4i", 2051, count, 28, 28), compress)
     write(tmp_path / "train-labels-idx1-ubyte", struct.pack(">2i", 2049, count), compress)
-    tracemalloc.start()
-    try:
-        with pytest.raises(DataFileError, match=message):
-            fetch_fashion_mnist(data_home=tmp_path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(refused, tmp_path, message)
     assert peak < 200_000  # measured: about 60 kB (the gzip reader and the error's traceback)
 
 
@@ -308,14 +319,7 @@ def test_a_header_claiming_more_than_the_file_holds_is_refused_before_allocating
     write(tmp_path / "train-images-idx3-ubyte", header + bytes(784), compress)
     write(tmp_path / "train-labels-idx1-ubyte", struct.pack(">2i", 2049, 10**8), compress)
     message = "trailer records 800 bytes" if compress else "holds 800 bytes"
-    tracemalloc.start()
-    try:
-        with pytest.raises(DataFileError, match=message):
-            fetch_fashion_mnist(data_home=tmp_path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 200_000  # measured: about 60 kB
+    assert traced_peak(refused, tmp_path, message) < 200_000  # measured: about 60 kB
 
 
 def test_another_set_in_the_same_format_is_refused_saying_what_was_found(tmp_path, monkeypatch):
@@ -346,12 +350,7 @@ def test_reading_makes_no_copy_of_the_images(tmp_path, monkeypatch):
     images, labels = fake_split(3000, 3)  # 2.35 MB of pixels
     write_split(tmp_path, "train", images, labels)
     official_as(monkeypatch, tmp_path)
-    tracemalloc.start()
-    try:
-        fashion = fetch_fashion_mnist(data_home=tmp_path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    fashion, peak = traced_peak(fetch_fashion_mnist, data_home=tmp_path, returns=True)
     # Measured: the images plus gzip's 1 MiB read chunk plus 0.05 MB (labels, buffers); a
     # second copy of the images would add 2.35 MB.
     assert peak < images.nbytes + IDX.CHUNK_BYTES + 150_000

@@ -5,7 +5,6 @@ predictions), fitted without gathering the images on the client, predicting lazi
 import numpy as np
 import pytest
 from bar_images import bar_images
-from dask_clusters import local_cluster
 
 from skconv.recipes import fashion_mnist_pipeline
 
@@ -14,17 +13,6 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 N_IMAGES = 600
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    cluster = local_cluster(tmp_path_factory.mktemp("recipe-cluster"))
-    client = distributed.Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 @pytest.fixture(scope="module")
